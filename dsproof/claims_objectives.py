@@ -1,0 +1,1 @@
+"""Claims about the objectives (surrogate, KL, SFT, DFT): registered by the objectives work."""

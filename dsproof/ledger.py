@@ -1,0 +1,131 @@
+"""Claims registry and ledger.
+
+paper claim -> ``Claim`` (id, paper_ref, statement, assumptions, a check function) -> the check derives
+with theory/, evaluates with numerics/, and returns a verdict and a list of ``Evidence`` -> ledger JSON and
+Markdown.  One registry; the CLI, the report and the README table all read it.
+
+``Evidence.passed`` says whether the check agreed with its *own* derivation (symbolic == autograd, MC
+within tolerance, counterexample verified two ways).  A paper claim can be refuted with every piece of
+evidence passed: that is a finding.  ``passed = False`` is a bug in dsproof, and makes the CLI exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+VERDICTS = ("proved", "holds-under-assumptions", "refuted", "open")
+
+
+@dataclass
+class Evidence:
+    kind: str  # symbolic | autograd | monte-carlo | counterexample | numeric | skipped
+    description: str
+    figure: str  # the number(s) measured, as text
+    tolerance: str = ""
+    passed: bool = True
+
+
+@dataclass
+class Outcome:
+    verdict: str
+    evidence: list[Evidence]
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+
+@dataclass
+class Claim:
+    id: str
+    paper_ref: str
+    statement: str
+    assumptions: list[str]
+    check: Callable[[], Outcome] = field(repr=False)
+    notebook: str = ""
+
+
+REGISTRY: dict[str, Claim] = {}
+
+
+def claim(id: str, paper_ref: str, statement: str, assumptions: list[str], notebook: str = ""):
+    """Decorator registering a check function as the evidence for one paper claim."""
+
+    def wrap(fn: Callable[[], Outcome]) -> Callable[[], Outcome]:
+        if id in REGISTRY:
+            raise ValueError(f"claim id {id!r} registered twice")
+        REGISTRY[id] = Claim(id, paper_ref, statement, assumptions, fn, notebook)
+        return fn
+
+    return wrap
+
+
+def load_all() -> dict[str, Claim]:
+    """Import every module that registers claims."""
+    from . import claims_core, claims_objectives  # noqa: F401
+
+    return REGISTRY
+
+
+@dataclass
+class Entry:
+    id: str
+    paper_ref: str
+    statement: str
+    assumptions: list[str]
+    verdict: str
+    summary: str
+    evidence: list[Evidence]
+    status: str  # ok | inconsistent (an evidence failed) | error (the check raised)
+    seconds: float
+    notebook: str = ""
+    error: str = ""
+
+
+def run_claim(c: Claim) -> Entry:
+    t0 = time.perf_counter()
+    try:
+        out = c.check()
+        status = "ok" if all(e.passed for e in out.evidence) else "inconsistent"
+        return Entry(c.id, c.paper_ref, c.statement, c.assumptions, out.verdict, out.summary, out.evidence,
+                     status, time.perf_counter() - t0, c.notebook)
+    except Exception as exc:  # reported in the ledger, and the CLI exits non-zero
+        return Entry(c.id, c.paper_ref, c.statement, c.assumptions, "open", "the check could not run", [],
+                     "error", time.perf_counter() - t0, c.notebook,
+                     f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
+
+
+def to_json(entries: list[Entry]) -> str:
+    return json.dumps({"claims": [asdict(e) for e in entries]}, indent=2)
+
+
+def to_markdown(entries: list[Entry]) -> str:
+    lines = ["# dsproof claims ledger", "",
+             "| id | paper | verdict | status | summary |", "|---|---|---|---|---|"]
+    for e in entries:
+        lines.append(f"| {e.id} | {e.paper_ref} | **{e.verdict}** | {e.status} | {e.summary} |")
+    for e in entries:
+        lines += ["", f"## {e.id} — {e.paper_ref}", "", f"**Statement.** {e.statement}", "",
+                  f"**Verdict: {e.verdict}.** {e.summary}", "", "**Assumptions.**"]
+        lines += [f"- {a}" for a in e.assumptions]
+        lines += ["", "| evidence | what | figure | tolerance | consistent |", "|---|---|---|---|---|"]
+        for ev in e.evidence:
+            lines.append(f"| {ev.kind} | {ev.description} | {ev.figure} | {ev.tolerance} | "
+                         f"{'yes' if ev.passed else 'NO'} |")
+        if e.error:
+            lines += ["", "```", e.error, "```"]
+    return "\n".join(lines) + "\n"
+
+
+def write(entries: list[Entry], out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pj, pm = out_dir / "ledger.json", out_dir / "ledger.md"
+    pj.write_text(to_json(entries))
+    pm.write_text(to_markdown(entries))
+    return pj, pm

@@ -1,0 +1,83 @@
+"""Bridges theory/ (sympy) and numerics/ (torch): evaluate a derivation numerically and compare it with
+autograd or with Monte-Carlo.  Used by the claims ledger and by the tests alike."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+import torch
+
+from theory import toy as T_
+from theory.toy import LOGITS, REF_PROBS, ToyModel
+
+from . import toy as N_
+from .tolerances import error_ratio
+
+
+@lru_cache(maxsize=256)
+def toy_model(T: int, lengths: tuple[int, ...], rewards: tuple[float, float] = (1, 0)) -> ToyModel:
+    return ToyModel(T, lengths, rewards)
+
+
+@lru_cache(maxsize=256)
+def _grad_fn(T: int, lengths: tuple[int, ...]):
+    """Lambdified dJ/dtheta (3 logits) and dKL/dtheta with symbolic rewards and reference."""
+    m = ToyModel(T, lengths, (T_.r_C, T_.r_W))
+    gJ = [m.to_logits(t.expr) for t in m.gradient_terms(m.J_backward, "Lemma 3.2")]
+    gK = [m.to_logits(t.expr) for t in m.gradient_terms(m.kl_sequence, "Theorem 3.2", "KL")]
+    args = LOGITS + (T_.r_C, T_.r_W) + REF_PROBS
+    return sp.lambdify(args, gJ, "numpy"), sp.lambdify(args, gK, "numpy")
+
+
+def symbolic_gradients(T, lengths, z, rewards=(1.0, 0.0), z_ref=(0.0, 0.0, 0.0)):
+    """(dJ/dtheta, dKL/dtheta) from theory/, evaluated at logits z (float64 numpy arrays)."""
+    fJ, fK = _grad_fn(T, tuple(lengths))
+    ref = 1 / (1 + np.exp(-np.asarray(z_ref, dtype=float)))
+    args = (*map(float, z), *map(float, rewards), *ref)
+    return np.array(fJ(*args), dtype=float), np.array(fK(*args), dtype=float)
+
+
+def autograd_gradients(T, lengths, z, rewards=(1.0, 0.0), z_ref=(0.0, 0.0, 0.0)):
+    """The same two gradients by torch autograd through exact enumeration."""
+    batch = N_.enumerate_toy(T, lengths)
+    zt = torch.tensor(z, dtype=N_.DTYPE, requires_grad=True)
+    J = N_.expected_reward(batch, zt, *rewards)
+    KL = N_.kl_sequence(batch, zt, torch.tensor(z_ref, dtype=N_.DTYPE))
+    gJ, = torch.autograd.grad(J, zt)
+    gK, = torch.autograd.grad(KL, zt)
+    return gJ, gK
+
+
+def gradient_error(T, lengths, z, rewards=(1.0, 0.0), z_ref=(0.0, 0.0, 0.0)) -> float:
+    """Largest scale-aware error between symbolic and autograd gradients (J and KL)."""
+    sJ, sK = symbolic_gradients(T, lengths, z, rewards, z_ref)
+    aJ, aK = autograd_gradients(T, lengths, z, rewards, z_ref)
+    return max(error_ratio(torch.from_numpy(sJ), aJ), error_ratio(torch.from_numpy(sK), aK))
+
+
+def mc_zscores(T, lengths, z, n: int, seed: int, rewards=(1.0, 0.0)) -> np.ndarray:
+    """z-scores of the sampled score-function estimator mean_i R_i grad log P(tau_i) against the exact
+    gradient, one per logit and per stage (sampling d/dtheta_s; decision d/dtheta_dC, d/dtheta_dW)."""
+    zt = torch.tensor(z, dtype=N_.DTYPE)
+    batch = N_.sample_toy(T, lengths, zt, n, torch.Generator().manual_seed(seed))
+    R = batch.rewards(*rewards)
+
+    def logp_by_stage(zz):
+        lp = N_.token_logprobs(batch, zz)
+        return torch.stack([N_.stage_logprob(batch, lp, N_.SAMPLING), N_.stage_logprob(batch, lp, N_.DECISION)])
+
+    jac = torch.func.jacfwd(logp_by_stage)(zt)  # [2, n, 3]: per-episode stage scores
+    per = torch.stack([R * jac[0, :, 0], R * jac[1, :, 1], R * jac[1, :, 2]], dim=1)  # [n, 3]
+    est, se = per.mean(0), per.std(0, unbiased=True) / np.sqrt(n)
+    exact, _ = symbolic_gradients(T, lengths, z, rewards)
+    return ((est - torch.from_numpy(exact)) / se).numpy()
+
+
+def shared_stage_gradients(T, lengths, U: np.ndarray, theta: np.ndarray, rewards=(1.0, 0.0)):
+    """Per-stage gradients in the shared parameterisation z = U theta, by autograd on the enumerated model."""
+    batch = N_.enumerate_toy(T, lengths)
+    th = torch.tensor(theta, dtype=N_.DTYPE, requires_grad=True)
+    z = torch.tensor(U, dtype=N_.DTYPE) @ th
+    return N_.stage_gradients(batch, z, batch.rewards(*rewards), params=th)

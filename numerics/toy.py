@@ -1,0 +1,188 @@
+"""Torch twin of theory/toy.py: the same two-stage model by exact enumeration over token-level
+trajectories (float64), and a sampler for Monte-Carlo checks.
+
+A trajectory is stored as token rows with a stage mask (the same layout the objectives and the per-stage
+probe use for real language models):
+
+* ``stage``: 0 = pad, 1 = sampling token, 2 = decision token;
+* ``tokens``: OK / BAD answer tokens, STOP / RESAMPLE decision tokens;
+* ``after_correct``: for a decision token, whether the attempt it judges was correct.
+
+Within an attempt the L tokens are i.i.d., so trajectories are enumerated up to the order of the tokens:
+one canonical row (wrong tokens first) per count of wrong tokens, with ``log_mult`` = log binomial(L, n).
+Every quantity in dsproof is symmetric in that order, so the enumeration is exact.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, replace
+
+import torch
+
+from theory.validate import check_budget, check_finite_all, check_lengths
+
+PAD, SAMPLING, DECISION = 0, 1, 2
+OK, BAD, STOP, RESAMPLE = 1, 2, 3, 4
+DTYPE = torch.float64
+
+
+@dataclass
+class ToyBatch:
+    """Token-level trajectories of the toy model (enumerated with multiplicities, or sampled)."""
+
+    tokens: torch.Tensor  # [B, n] long
+    stage: torch.Tensor  # [B, n] long, PAD / SAMPLING / DECISION
+    after_correct: torch.Tensor  # [B, n] bool, meaningful at decision tokens
+    attempt: torch.Tensor  # [B, n] long, 1-based attempt a token belongs to (0 at pads)
+    final_correct: torch.Tensor  # [B] bool
+    log_mult: torch.Tensor  # [B] float64
+
+    @property
+    def mask(self) -> torch.Tensor:
+        return self.stage != PAD
+
+    def rewards(self, r_C: float = 1.0, r_W: float = 0.0) -> torch.Tensor:
+        return torch.where(self.final_correct, torch.tensor(r_C, dtype=DTYPE), torch.tensor(r_W, dtype=DTYPE))
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+
+def _rows_to_batch(rows: list[list[tuple[int, int, bool, int]]], finals: list[bool], log_mult: list[float]) -> ToyBatch:
+    n = max(len(r) for r in rows)
+    pad = (0, PAD, False, 0)
+    rows = [r + [pad] * (n - len(r)) for r in rows]
+    t = torch.tensor(rows, dtype=torch.long)  # [B, n, 4]
+    return ToyBatch(t[..., 0], t[..., 1], t[..., 2].bool(), t[..., 3], torch.tensor(finals),
+                    torch.tensor(log_mult, dtype=DTYPE))
+
+
+def enumerate_toy(T: int, lengths=1) -> ToyBatch:
+    """All token-level trajectories of the budget-T model, grouped by the number of wrong tokens per
+    attempt.  Decisions: RESAMPLE after attempts 1..t-1, STOP after t < T, none after the capped T."""
+    T = check_budget(T)
+    lengths = check_lengths(lengths, T)
+    rows, finals, log_mult = [], [], []
+    for t in range(1, T + 1):
+        for wrong in itertools.product(*[range(lengths[k] + 1) for k in range(t)]):
+            row, lm = [], 0.0
+            for k, n_w in enumerate(wrong, 1):
+                L = lengths[k - 1]
+                lm += math.log(math.comb(L, n_w))
+                row += [(BAD, SAMPLING, False, k)] * n_w + [(OK, SAMPLING, False, k)] * (L - n_w)
+                correct = n_w == 0
+                if k < t:
+                    row.append((RESAMPLE, DECISION, correct, k))
+                elif t < T:
+                    row.append((STOP, DECISION, correct, k))
+            rows.append(row)
+            finals.append(wrong[-1] == 0)
+            log_mult.append(lm)
+    return _rows_to_batch(rows, finals, log_mult)
+
+
+def check_logits(z: torch.Tensor, name: str = "z") -> torch.Tensor:
+    """Logits (z_s, z_dC, z_dW): a float tensor of shape [3] with finite entries."""
+    if not isinstance(z, torch.Tensor):
+        z = torch.tensor(check_finite_all(list(z), name), dtype=DTYPE)
+    if z.shape != (3,):
+        raise ValueError(f"{name} must have shape (3,) = (theta_s, theta_dC, theta_dW), got {tuple(z.shape)}")
+    if not torch.isfinite(z).all():
+        raise ValueError(f"{name} must be finite, got {z.tolist()}")
+    return z
+
+
+def token_logprobs(batch: ToyBatch, z: torch.Tensor) -> torch.Tensor:
+    """log pi(y_t | y_<t) for every token (0 at pads), differentiable in the logits z."""
+    z = check_logits(z)
+    zs, zC, zW = z[0], z[1], z[2]
+    ls = torch.nn.functional.logsigmoid
+    tok, c = batch.tokens, batch.after_correct
+    # decision logit: STOP|C has logit zC, RESAMPLE|W has logit zW
+    stop_logit = torch.where(c, zC, -zW)
+    out = torch.zeros(tok.shape, dtype=z.dtype)
+    out = torch.where(tok == OK, ls(zs), out)
+    out = torch.where(tok == BAD, ls(-zs), out)
+    out = torch.where(tok == STOP, ls(stop_logit), out)
+    out = torch.where(tok == RESAMPLE, ls(-stop_logit), out)
+    return out
+
+
+def stage_logprob(batch: ToyBatch, logp: torch.Tensor, stage: int) -> torch.Tensor:
+    """Sum over the tokens of one stage: log prod_k pi_sample (stage=SAMPLING) or log prod_k pi_d."""
+    return (logp * (batch.stage == stage)).sum(-1)
+
+
+def path_probs(batch: ToyBatch, z: torch.Tensor) -> torch.Tensor:
+    """Probability of each enumerated group (multiplicity x probability of its canonical row)."""
+    return torch.exp(batch.log_mult + token_logprobs(batch, z).sum(-1))
+
+
+def expected_reward(batch: ToyBatch, z: torch.Tensor, r_C: float = 1.0, r_W: float = 0.0) -> torch.Tensor:
+    """J(z) = sum_tau P(tau) R(tau), differentiable (autograd gives the exact gradient)."""
+    return (path_probs(batch, z) * batch.rewards(r_C, r_W)).sum()
+
+
+def kl_sequence(batch: ToyBatch, z: torch.Tensor, z_ref: torch.Tensor) -> torch.Tensor:
+    """KL(P_z || P_ref) = sum_tau P log(P/P_ref) = E[sum_t k1_t] (token-level, exact)."""
+    lp, lr = token_logprobs(batch, z), token_logprobs(batch, z_ref)
+    return (path_probs(batch, z) * (lp - lr).sum(-1)).sum()
+
+
+def stage_gradients(batch: ToyBatch, z: torch.Tensor, weight: torch.Tensor, params: torch.Tensor | None = None):
+    """Score-function gradient of E[weight(tau)] split by stage, computed exactly:
+
+    g_stage = sum_tau sg(P(tau)) weight(tau) grad sum_{t in stage} log pi(y_t|y_<t).
+
+    ``weight`` is per trajectory (the reward, an advantage, a return).  ``params``: the leaf the logits
+    were computed from (default z itself).  Returns {"sampling": g_s, "decision": g_d}.
+    """
+    params = z if params is None else params
+    logp = token_logprobs(batch, z)
+    P = path_probs(batch, z).detach()
+    out = {}
+    for name, st in (("sampling", SAMPLING), ("decision", DECISION)):
+        obj = (P * weight * stage_logprob(batch, logp, st)).sum()
+        out[name] = torch.autograd.grad(obj, params, retain_graph=True)[0]
+    return out
+
+
+def sample_toy(T: int, lengths, z: torch.Tensor, n: int, generator: torch.Generator) -> ToyBatch:
+    """Draw n episodes from the model (log_mult = 0).  Tokens of an attempt are i.i.d. Bernoulli(q)."""
+    T = check_budget(T)
+    lengths = check_lengths(lengths, T)
+    z = check_logits(z).detach()
+    if n < 1:
+        raise ValueError(f"n must be >= 1 episodes, got {n}")
+    q, pC, pW = torch.sigmoid(z).tolist()
+    rows = [[] for _ in range(n)]
+    finals = [False] * n
+    alive = list(range(n))
+    for k in range(1, T + 1):
+        L = lengths[k - 1]
+        toks = torch.rand(len(alive), L, generator=generator, dtype=DTYPE) < q
+        u = torch.rand(len(alive), generator=generator, dtype=DTYPE)
+        still = []
+        for j, i in enumerate(alive):
+            ok = toks[j]
+            n_bad = int((~ok).sum())
+            rows[i] += [(BAD, SAMPLING, False, k)] * n_bad + [(OK, SAMPLING, False, k)] * (L - n_bad)
+            correct = n_bad == 0
+            finals[i] = correct
+            if k == T:
+                continue
+            stop = bool(u[j] < (pC if correct else 1 - pW))
+            rows[i].append((STOP if stop else RESAMPLE, DECISION, correct, k))
+            if not stop:
+                still.append(i)
+        alive = still
+        if not alive:
+            break
+    return _rows_to_batch(rows, finals, [0.0] * n)
+
+
+def with_multiplicity_dropped(batch: ToyBatch) -> ToyBatch:
+    """The same rows with log_mult = 0 (for tests that break the enumeration on purpose)."""
+    return replace(batch, log_mult=torch.zeros_like(batch.log_mult))

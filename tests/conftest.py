@@ -1,0 +1,38 @@
+"""Test configuration: hypothesis profiles, the gpu marker and --require-gpu."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+
+# `ci`: derandomised (the same examples every run), no deadline (2-core CI machine), few examples.
+settings.register_profile("ci", derandomize=True, deadline=None, max_examples=25,
+                          suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile("dev", deadline=None, max_examples=100, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--require-gpu", action="store_true", default=False,
+                     help="fail (instead of skip) the tests marked gpu when no CUDA device is present")
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    require = config.getoption("--require-gpu")
+    for item in items:
+        if "gpu" in item.keywords:
+            if require:
+                item.add_marker(pytest.mark.xfail(reason="no CUDA device", run=False, strict=True))
+            else:
+                item.add_marker(pytest.mark.skip(reason="no CUDA device (use --require-gpu to make this a failure)"))
+
+
+@pytest.fixture(autouse=True)
+def _require_gpu_guard(request):
+    if "gpu" in request.keywords and request.config.getoption("--require-gpu") and not torch.cuda.is_available():
+        pytest.fail("--require-gpu given but no CUDA device is available")

@@ -1,0 +1,46 @@
+"""§4.2 calibration formula, its finite-budget version, and the toy model."""
+
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from numerics import crosscheck as X
+from tests.strategies import probabilities
+from theory import calibration as C_
+from theory import toy as T_
+from theory.validate import check_probability
+
+
+@pytest.mark.parametrize("T", [1, 2, 3, 5])
+def test_finite_budget_formula_is_the_toy_model(T):
+    assert sp.simplify(X.toy_model(T, (1,) * T).J_backward - C_.predicted_accuracy_budget(T, T_.q)) == 0
+
+
+def test_limit_is_the_paper_formula():
+    assert sp.simplify(C_.budget_limit() - C_.predicted_accuracy()) == 0
+
+
+def test_budget_gap_is_geometric():
+    """Exact identity: f(T) - f(oo) = b^(T-1) (p_s - f(oo)), b = P(RESAMPLE)."""
+    inf = C_.predicted_accuracy()
+    b = C_.continue_probability()
+    gap = C_.predicted_accuracy_budget() - inf - b ** (C_.T_sym - 1) * (C_.p_s - inf)
+    assert sp.simplify(gap) == 0
+
+
+@given(data=st.data())
+def test_budget_formula_converges_numerically(data):
+    ps = data.draw(probabilities(), label="p_s")
+    pC = data.draw(probabilities(), label="p_dC")
+    pW = data.draw(probabilities(), label="p_dW")
+    f = sp.lambdify((C_.T_sym, C_.p_s, T_.p_dC, T_.p_dW), C_.predicted_accuracy_budget())
+    inf = float(C_.predicted_accuracy().subs({C_.p_s: ps, T_.p_dC: pC, T_.p_dW: pW}))
+    b = ps * (1 - pC) + (1 - ps) * pW
+    assert abs(f(60, ps, pC, pW) - inf) <= b ** 59 * abs(ps - inf) + 1e-12
+
+
+@pytest.mark.parametrize("p, msg", [(1.2, "p_s"), (-0.1, "p_s"), (float("nan"), "p_s")])
+def test_bad_probability(p, msg):
+    with pytest.raises(ValueError, match=msg):
+        check_probability(p, "p_s")

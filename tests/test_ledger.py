@@ -1,0 +1,49 @@
+"""The claims ledger and the dsproof command."""
+
+import json
+
+import pytest
+
+from dsproof import cli, ledger
+
+
+def test_registry_has_the_issue_claims():
+    ids = set(ledger.load_all())
+    assert {"lemma-3.1", "cor-3.1", "cross-terms", "calibration-4.2", "appC-toy"} <= ids
+
+
+def test_check_writes_ledger(tmp_path, capsys):
+    rc = cli.main(["check", "--quiet", "--out", str(tmp_path), "--only", "lemma-3.1", "calibration-4.2"])
+    assert rc == 0
+    data = json.loads((tmp_path / "ledger.json").read_text())
+    by_id = {c["id"]: c for c in data["claims"]}
+    assert by_id["lemma-3.1"]["verdict"] == "proved"
+    assert all(ev["passed"] for c in data["claims"] for ev in c["evidence"])
+    assert "lemma-3.1" in (tmp_path / "ledger.md").read_text()
+
+
+def test_inconsistent_evidence_makes_exit_code_nonzero(tmp_path, monkeypatch):
+    def broken():
+        return ledger.Outcome("proved", [ledger.Evidence("autograd", "deliberately inconsistent", "1e3", "", False)])
+
+    monkeypatch.setitem(ledger.REGISTRY, "broken", ledger.Claim("broken", "-", "-", [], broken))
+    assert cli.main(["check", "--quiet", "--out", str(tmp_path), "--only", "broken"]) == 1
+
+
+def test_a_check_that_raises_is_an_error_not_a_verdict(tmp_path, monkeypatch):
+    def raises():
+        raise ValueError("boom")
+
+    monkeypatch.setitem(ledger.REGISTRY, "raises", ledger.Claim("raises", "-", "-", [], raises))
+    assert cli.main(["check", "--quiet", "--out", str(tmp_path), "--only", "raises"]) == 1
+    entry = json.loads((tmp_path / "ledger.json").read_text())["claims"][0]
+    assert entry["status"] == "error" and "boom" in entry["error"]
+
+
+def test_unknown_claim_id(tmp_path):
+    assert cli.main(["check", "--out", str(tmp_path), "--only", "nope"]) == 2
+
+
+def test_bad_verdict_rejected():
+    with pytest.raises(ValueError, match="verdict"):
+        ledger.Outcome("maybe", [])

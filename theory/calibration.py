@@ -1,0 +1,48 @@
+"""§4.2 calibration formula and its finite-budget version."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .toy import p_dC, p_dW, q
+
+#: first-attempt accuracy as a free symbol
+p_s = sp.Symbol("p_s", positive=True)
+#: number of allowed attempts
+T_sym = sp.Symbol("T", integer=True, positive=True)
+
+
+def continue_probability(ps=p_s):
+    """b = P(RESAMPLE) = p_s (1 - p_dC) + (1 - p_s) p_dW."""
+    return ps * (1 - p_dC) + (1 - ps) * p_dW
+
+
+def predicted_accuracy(ps=p_s):
+    """§4.2: accuracy with unlimited retries, independent attempts of constant accuracy p_s:
+
+    p_s p_dC / (1 - (p_s (1 - p_dC) + (1 - p_s) p_dW)).
+    """
+    return ps * p_dC / (1 - (ps * (1 - p_dC) + (1 - ps) * p_dW))
+
+
+def predicted_accuracy_budget(T=T_sym, ps=p_s):
+    """Finite budget of T attempts (the last one is kept whatever it is):
+
+    a (1 - b^(T-1)) / (1 - b) + b^(T-1) p_s, with a = p_s p_dC and b = continue_probability.
+    Solves V_T = p_s, V_{k} = a + b V_{k+1} (the toy model's backward recursion with r_C=1, r_W=0).
+    """
+    a, b = ps * p_dC, continue_probability(ps)
+    return a * (1 - b ** (T - 1)) / (1 - b) + b ** (T - 1) * ps
+
+
+def budget_limit():
+    """lim_{T->oo} of the finite-budget formula (for 0 < b < 1) as sympy computes it."""
+    b = sp.Symbol("b", positive=True)
+    a = sp.Symbol("a", positive=True)
+    expr = a * (1 - b ** (T_sym - 1)) / (1 - b) + b ** (T_sym - 1) * p_s
+    lim = sp.limit(expr.subs(b, 1 / (1 + sp.Symbol("c", positive=True))), T_sym, sp.oo)
+    c = sp.Symbol("c", positive=True)
+    return sp.simplify(lim.subs(c, 1 / b - 1).subs({a: p_s * p_dC, b: continue_probability()}))
+
+
+__all__ = ["p_s", "q", "predicted_accuracy", "predicted_accuracy_budget", "budget_limit", "continue_probability"]
