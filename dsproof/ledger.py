@@ -29,6 +29,9 @@ class Evidence:
     tolerance: str = ""
     passed: bool = True
 
+    def __post_init__(self) -> None:
+        self.passed = bool(self.passed)  # numpy / torch booleans -> JSON-serialisable
+
 
 @dataclass
 class Outcome:

@@ -81,3 +81,42 @@ def shared_stage_gradients(T, lengths, U: np.ndarray, theta: np.ndarray, rewards
     th = torch.tensor(theta, dtype=N_.DTYPE, requires_grad=True)
     z = torch.tensor(U, dtype=N_.DTYPE) @ th
     return N_.stage_gradients(batch, z, batch.rewards(*rewards), params=th)
+
+
+# ------------------------------------------------------------------------ objectives on the toy model
+def toy_token_batch(T, lengths, z, z_ref=None, std_norm: bool = False, z_old=None):
+    """The enumerated toy model (every token ordering) as a TokenBatch for numerics.objectives: sequence weights P(tau) (so
+    aggregations are exact expectations), advantages R - E[R] [/ std R], old_logp at ``z_old`` (default: on-policy),
+    ref_logp at ``z_ref``.  Returns (logp as a function of z, TokenBatch)."""
+    from .objectives import TokenBatch
+
+    tb = N_.enumerate_toy(T, lengths, grouped=False)  # every ordering: returns-to-go are order-dependent
+    zt = torch.as_tensor(z, dtype=N_.DTYPE)
+    z_old = zt if z_old is None else torch.as_tensor(z_old, dtype=N_.DTYPE)
+    P_old = N_.path_probs(tb, z_old).detach()
+    R = tb.rewards()
+    J = (P_old * R).sum()
+    A = R - J
+    if std_norm:
+        A = A / ((P_old * (R - J) ** 2).sum()).sqrt()
+    ref = N_.token_logprobs(tb, torch.as_tensor(z_ref if z_ref is not None else z, dtype=N_.DTYPE)).detach()
+    batch = TokenBatch(stage=tb.stage, advantages=A, old_logp=N_.token_logprobs(tb, z_old).detach(),
+                       ref_logp=ref, seq_weights=P_old)
+    return (lambda zz: N_.token_logprobs(tb, zz)), batch
+
+
+def toy_objective_stage_gradients(T, lengths, z, objective, **batch_kw) -> dict[str, torch.Tensor]:
+    """Per-stage gradients (of the loss, d/dz) of an objective applied to the enumerated toy model."""
+    from .attribution import stage_split
+
+    logp_fn, batch = toy_token_batch(T, lengths, z, **batch_kw)
+    zt = torch.tensor(z, dtype=N_.DTYPE, requires_grad=True)
+    return stage_split(logp_fn(zt), objective, batch, zt)
+
+
+def symbolic_values(terms, z, extra=None) -> np.ndarray:
+    """Evaluate a list of Terms (in probabilities) at logits z."""
+    sub = {T_.theta_s: z[0], T_.theta_dC: z[1], T_.theta_dW: z[2]}
+    sub.update(extra or {})
+    m = ToyModel(1)
+    return np.array([float(m.to_logits(t.expr).subs(sub)) for t in terms], dtype=float)

@@ -8,9 +8,11 @@ probe use for real language models):
 * ``tokens``: OK / BAD answer tokens, STOP / RESAMPLE decision tokens;
 * ``after_correct``: for a decision token, whether the attempt it judges was correct.
 
-Within an attempt the L tokens are i.i.d., so trajectories are enumerated up to the order of the tokens:
-one canonical row (wrong tokens first) per count of wrong tokens, with ``log_mult`` = log binomial(L, n).
-Every quantity in dsproof is symmetric in that order, so the enumeration is exact.
+Within an attempt the L tokens are i.i.d., so by default trajectories are enumerated up to the order of
+the tokens: one canonical row (wrong tokens first) per count of wrong tokens, with ``log_mult`` =
+log binomial(L, n).  That is exact for every quantity symmetric in the order (J, KL, per-stage scores,
+every aggregation mode); it is NOT exact for returns-to-go (KL in the reward), whose value depends on where
+in the attempt a token sits -- use ``grouped=False`` (every ordering, 2^L rows per attempt) there.
 """
 
 from __future__ import annotations
@@ -59,26 +61,33 @@ def _rows_to_batch(rows: list[list[tuple[int, int, bool, int]]], finals: list[bo
                     torch.tensor(log_mult, dtype=DTYPE))
 
 
-def enumerate_toy(T: int, lengths=1) -> ToyBatch:
-    """All token-level trajectories of the budget-T model, grouped by the number of wrong tokens per
-    attempt.  Decisions: RESAMPLE after attempts 1..t-1, STOP after t < T, none after the capped T."""
+def _attempt_contents(L: int, grouped: bool):
+    """(token codes, log multiplicity) of every distinct attempt of L tokens."""
+    if grouped:
+        return [((BAD,) * n + (OK,) * (L - n), math.log(math.comb(L, n))) for n in range(L + 1)]
+    return [(toks, 0.0) for toks in itertools.product((OK, BAD), repeat=L)]
+
+
+def enumerate_toy(T: int, lengths=1, grouped: bool = True) -> ToyBatch:
+    """All token-level trajectories of the budget-T model (grouped by the number of wrong tokens per
+    attempt, or every ordering when ``grouped=False``).  Decisions: RESAMPLE after attempts 1..t-1, STOP
+    after t < T, none after the capped T."""
     T = check_budget(T)
     lengths = check_lengths(lengths, T)
     rows, finals, log_mult = [], [], []
     for t in range(1, T + 1):
-        for wrong in itertools.product(*[range(lengths[k] + 1) for k in range(t)]):
+        for contents in itertools.product(*[_attempt_contents(lengths[k], grouped) for k in range(t)]):
             row, lm = [], 0.0
-            for k, n_w in enumerate(wrong, 1):
-                L = lengths[k - 1]
-                lm += math.log(math.comb(L, n_w))
-                row += [(BAD, SAMPLING, False, k)] * n_w + [(OK, SAMPLING, False, k)] * (L - n_w)
-                correct = n_w == 0
+            for k, (toks, lmk) in enumerate(contents, 1):
+                lm += lmk
+                row += [(tok, SAMPLING, False, k) for tok in toks]
+                correct = BAD not in toks
                 if k < t:
                     row.append((RESAMPLE, DECISION, correct, k))
                 elif t < T:
                     row.append((STOP, DECISION, correct, k))
             rows.append(row)
-            finals.append(wrong[-1] == 0)
+            finals.append(BAD not in contents[-1][0])
             log_mult.append(lm)
     return _rows_to_batch(rows, finals, log_mult)
 

@@ -32,3 +32,35 @@ def rewards():
 
 def probabilities():
     return st.floats(min_value=0.02, max_value=0.98)
+
+
+LOSS_AGG_MODES = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm", "token-sum")
+
+
+@st.composite
+def clip_safe_log_ratios(draw, shape, eps=(0.2, 0.28), margin=1e-3):
+    """Per-token log(pi/pi_old) whose ratio stays at least ``margin`` away from the clip kinks 1-eps_low,
+    1+eps_high (where the symbolic derivative and autograd's subgradient legitimately differ)."""
+    import math
+
+    n = 1
+    for d in shape:
+        n *= d
+    lo, hi = math.log(1 - eps[0]), math.log(1 + eps[1])
+    vals = draw(st.lists(st.floats(-0.5, 0.5).filter(lambda x: abs(x - lo) > margin and abs(x - hi) > margin),
+                         min_size=n, max_size=n), label="log ratios")
+    return vals
+
+
+@st.composite
+def stage_rows(draw, B_max=4, n_max=8):
+    """A stage mask [B, n] with at least one response token per row (0 prompt, 1 sampling, 2 decision)."""
+    B = draw(st.integers(1, B_max), label="B")
+    n = draw(st.integers(1, n_max), label="n")
+    rows = []
+    for _ in range(B):
+        row = draw(st.lists(st.sampled_from([0, 1, 1, 2]), min_size=n, max_size=n), label="stage row")
+        if all(s == 0 for s in row):
+            row[-1] = 1
+        rows.append(row)
+    return rows

@@ -1,0 +1,46 @@
+"""Appendix D: SFT and DFT as policy gradients (one categorical token, symbolic vocabulary of size V).
+
+D.1: the SFT gradient grad log pi(y*) equals the policy gradient E_{y~pi}[r(y) grad log pi(y)] with the
+implicit reward r(y) = 1[y = y*] / pi(y*).
+D.3: DFT's gradient sg(pi(y*)) grad log pi(y*) = grad pi(y*) is the policy gradient with reward 1[y = y*]:
+the 1/pi "policy entanglement" is removed.
+D.2/D.4: both are sums over demonstration tokens, so a stage's share of the gradient is proportional to its
+token count (times its per-token size): the length asymmetry remains for DFT.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .terms import Term
+
+
+def categorical(V: int = 3):
+    """Softmax policy over V tokens with logits x_1..x_V; the expert token is y* = 1."""
+    x = sp.symbols(f"x_1:{V + 1}", real=True)
+    Z = sp.Add(*[sp.exp(xi) for xi in x])
+    pi = [sp.exp(xi) / Z for xi in x]
+    return x, pi
+
+
+def implicit_reward_identities(V: int = 3) -> list[Term]:
+    """Residuals of D.1 and D.3 (each 0 for every logit)."""
+    x, pi = categorical(V)
+    grad = lambda e: sp.Matrix([sp.diff(e, xi) for xi in x])  # noqa: E731
+    sft = grad(sp.log(pi[0]))
+    pg_sft = sp.Matrix.zeros(V, 1)
+    pg_dft = sp.Matrix.zeros(V, 1)
+    for y in range(V):
+        r_sft = (1 if y == 0 else 0) / pi[0]
+        r_dft = 1 if y == 0 else 0
+        pg_sft += pi[y] * r_sft * grad(sp.log(pi[y]))
+        pg_dft += pi[y] * r_dft * grad(sp.log(pi[y]))
+    dft = pi[0] * grad(sp.log(pi[0]))  # sg(pi) times the SFT gradient
+    return [Term("SFT - PG(1/pi reward)", sp.simplify(sft - pg_sft), "total", "App. D.1"),
+            Term("DFT - PG(unit reward)", sp.simplify(dft - pg_dft), "total", "App. D.3")]
+
+
+def stage_share(n_sampling, n_decision, size_sampling=1, size_decision=1):
+    """Share of the summed gradient carried by the decision tokens when every token's gradient has the
+    given size: n_d s_d / (n_s s_s + n_d s_d)."""
+    return n_decision * size_decision / (n_sampling * size_sampling + n_decision * size_decision)
