@@ -35,6 +35,51 @@ def cmd_check(args) -> int:
     return 1 if bad else 0
 
 
+def cmd_probe(args) -> int:
+    import torch
+
+    from numerics import objectives as O
+    from numerics.models import build_model, self_correction_batch, with_logps
+    from numerics.probe import attribute
+
+    dtype = {"fp64": torch.float64, "fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+    model = build_model(args.arch, args.size, dtype=dtype, device=args.device, checkpoint=args.checkpoint)
+    batch = with_logps(model, self_correction_batch(model.config.vocab_size, B=args.batch, attempt=args.attempt,
+                                                     device=args.device, dtype=torch.float32))
+    objectives = [O.surrogate(loss_agg_mode="token-mean"), O.surrogate(loss_agg_mode="seq-mean-token-mean"),
+                  O.kl("k3", "loss"), O.kl("k1", "reward"), O.sft(), O.dft()]
+    n = sum(p.numel() for p in model.parameters())
+    print(f"{args.checkpoint or args.arch} ({args.size}, {args.dtype}, {args.device}): {n / 1e6:.1f}M parameters, "
+          f"batch {args.batch} trajectories, attempts of {args.attempt} tokens")
+    for obj in tqdm(objectives, desc="objectives", file=sys.stderr, disable=args.quiet):
+        r = attribute(model, batch, obj)
+        print(f"\n== {obj.name} {obj.options}\n{r.table()}")
+    return 0
+
+
+def claims_table(ledger_json: Path) -> str:
+    """The README's claims-to-evidence table, generated from the ledger."""
+    import json
+
+    rows = ["| claim | paper | verdict | finding |", "|---|---|---|---|"]
+    for c in json.loads(ledger_json.read_text())["claims"]:
+        rows.append(f"| {c['id']} | {c['paper_ref']} | **{c['verdict']}** | {c['summary']} |")
+    return "\n".join(rows)
+
+
+def cmd_readme(args) -> int:
+    readme, table = Path(args.readme), claims_table(Path(args.out) / "ledger.json")
+    text = readme.read_text()
+    start, end = "<!-- claims-table:start -->", "<!-- claims-table:end -->"
+    if start not in text or end not in text:
+        print(f"{readme} has no {start} ... {end} markers", file=sys.stderr)
+        return 2
+    head, rest = text.split(start, 1)
+    readme.write_text(head + start + "\n" + table + "\n" + end + rest.split(end, 1)[1])
+    print(f"updated the claims table in {readme}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="dsproof", description="Proof-check of arXiv:2601.01580")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -43,6 +88,20 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--only", nargs="*", help="claim ids to run (default: all)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(fn=cmd_check)
+    rd = sub.add_parser("readme", help="regenerate the README claims table from reports/ledger.json")
+    rd.add_argument("--out", default="reports")
+    rd.add_argument("--readme", default="README.md")
+    rd.set_defaults(fn=cmd_readme)
+    pr = sub.add_parser("probe", help="per-stage gradient attribution on a transformer (random init or checkpoint)")
+    pr.add_argument("--arch", default="qwen2", choices=["gpt2", "llama", "qwen2"])
+    pr.add_argument("--size", default="tiny", choices=["tiny", "0.5b"])
+    pr.add_argument("--checkpoint", default=None, help="local path of a HF checkpoint (overrides --arch/--size)")
+    pr.add_argument("--device", default="cpu")
+    pr.add_argument("--dtype", default="fp64", choices=["fp64", "fp32", "bf16"])
+    pr.add_argument("--batch", type=int, default=4)
+    pr.add_argument("--attempt", type=int, default=16, help="tokens per attempt")
+    pr.add_argument("--quiet", action="store_true")
+    pr.set_defaults(fn=cmd_probe)
     args = p.parse_args(argv)
     return args.fn(args)
 

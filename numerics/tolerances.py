@@ -39,3 +39,7 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor, what: str, dtype:
         actual.detach().to(expected.dtype), expected.detach(), rtol=rtol, atol=atol,
         msg=lambda m: f"{what}: expected agreement within rtol={rtol}, atol={atol}\n{m}",
     )
+
+#: central finite differences in float64 (step FD_STEP): truncation + round-off stay far below this.
+FD_STEP = 1e-6
+FD_RTOL = 1e-6

@@ -47,3 +47,12 @@ def test_unknown_claim_id(tmp_path):
 def test_bad_verdict_rejected():
     with pytest.raises(ValueError, match="verdict"):
         ledger.Outcome("maybe", [])
+
+
+def test_readme_table_is_generated_from_the_committed_ledger():
+    """The README's claims table must be exactly what `dsproof readme` generates from reports/ledger.json."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    table = cli.claims_table(root / "reports" / "ledger.json")
+    assert table in (root / "README.md").read_text(), "README claims table is stale: run `dsproof readme`"

@@ -1,0 +1,74 @@
+"""Probe cost / cost of one plain training step (forward + backward of the same objective), same model and
+batch, measured in one run.  Prints the ratio; asserts nothing.  Target <= 1.8x on GPU at >= 0.5B params.
+
+    python benchmarks/probe_cost.py --arch qwen2 --size 0.5b --device cuda --dtype bf16
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from numerics import objectives as O
+from numerics.models import build_model, self_correction_batch, with_logps
+from numerics.probe import attribute, token_logprobs
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp64": torch.float64}
+
+
+def _sync(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device, reps):
+    out = []
+    for _ in range(reps):
+        _sync(device)
+        t = time.perf_counter()
+        fn()
+        _sync(device)
+        out.append(time.perf_counter() - t)
+    return statistics.median(out)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--arch", default="qwen2")
+    p.add_argument("--size", default="tiny")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--dtype", default="fp32", choices=list(DTYPES))
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--attempt", type=int, default=128)
+    p.add_argument("--reps", type=int, default=5)
+    a = p.parse_args(argv)
+    dtype = DTYPES[a.dtype]
+    model = build_model(a.arch, a.size, dtype=dtype, device=a.device)
+    batch = with_logps(model, self_correction_batch(model.config.vocab_size, B=a.batch, attempt=a.attempt,
+                                                     device=a.device, dtype=torch.float32))
+    n_params = sum(p.numel() for p in model.parameters())
+    n_tok = int(batch.attention_mask.sum())
+    print(f"{a.arch} {a.size} {a.dtype} on {a.device}: {n_params / 1e6:.1f}M params, {n_tok} tokens")
+    for obj in (O.surrogate(loss_agg_mode="token-mean"), O.kl("k3", "loss")):
+        def step():
+            model.zero_grad(set_to_none=True)
+            obj(token_logprobs(model, batch), batch.token_batch()).backward()
+
+        def probe():
+            attribute(model, batch, obj)
+
+        step(), probe()  # warm-up
+        ts, tp = timed(step, a.device, a.reps), timed(probe, a.device, a.reps)
+        mem = ""
+        if a.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+            probe()
+            mem = f", probe peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
+        print(f"  {obj.name:10s} train step {ts * 1e3:8.1f} ms, probe {tp * 1e3:8.1f} ms, ratio {tp / ts:.2f}x{mem}")
+
+
+if __name__ == "__main__":
+    main()
