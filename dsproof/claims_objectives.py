@@ -77,8 +77,8 @@ def check_theorem_3_1_norms() -> Outcome:
 
 @claim("thm-3.1-practised", "Theorem 3.1 as practised (verl / TRL)", "The balanced attribution of Theorem 3.1 carries "
        "over to the surrogate the experiments ran: token-level clipped ratio, group advantage, loss_agg_mode.",
-       ["toy model T=3, L=(3,3,3), exact expectations (sequence weights P(tau))", "advantage R - E[R] (large group); "
-        "std-normalised variant checked too", "clip (0.2, 0.28), dual-clip 3 (verl defaults)"], notebook="02_surrogate")
+       ["toy model T=3, L=(3,3,3), exact expectations (sequence weights P(tau))", "advantage R - E[R] (large group); the "
+        "std-normalised variant (R - E[R]) / std(R) is checked against theory/ in tests/test_objectives.py", "clip (0.2, 0.28), dual-clip 3 (verl defaults)"], notebook="02_surrogate")
 def check_theorem_3_1_practised() -> Outcome:
     ev = []
     T, L = 3, (3, 3, 3)

@@ -30,9 +30,11 @@ def test_practised_surrogate_equals_symbolic(data):
     T, L = data.draw(budget_and_lengths(max_T=2, max_L=2), label="T, lengths")
     z = data.draw(logits3(), label="logits")
     mode = data.draw(st.sampled_from(LOSS_AGG_MODES), label="loss_agg_mode")
-    g = X.toy_objective_stage_gradients(T, L, z, O.surrogate(loss_agg_mode=mode, clip=None, norm_const=7.0))
-    sym = X.symbolic_values(S.expected_stage_gradient(X.toy_model(T, L), mode), z, {S.C_norm: 7})
-    assert_close(_ascent(g), torch.from_numpy(sym), f"E[c A g_stage], mode={mode}, T={T}, L={L}")
+    std = data.draw(st.booleans(), label="std-normalised advantage")
+    g = X.toy_objective_stage_gradients(T, L, z, O.surrogate(loss_agg_mode=mode, clip=None, norm_const=7.0),
+                                        std_norm=std)
+    sym = X.symbolic_values(S.expected_stage_gradient(X.toy_model(T, L), mode, std_norm=std), z, {S.C_norm: 7})
+    assert_close(_ascent(g), torch.from_numpy(sym), f"E[c A g_stage], mode={mode}, std={std}, T={T}, L={L}")
 
 
 @given(data=st.data())
