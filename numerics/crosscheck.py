@@ -84,16 +84,18 @@ def shared_stage_gradients(T, lengths, U: np.ndarray, theta: np.ndarray, rewards
 
 
 # ------------------------------------------------------------------------ objectives on the toy model
-def toy_token_batch(T, lengths, z, z_ref=None, std_norm: bool = False, z_old=None):
+def toy_token_batch(T, lengths, z, z_ref=None, std_norm: bool = False, z_old=None, grouped: bool = False):
     """The enumerated toy model (every token ordering) as a TokenBatch for numerics.objectives: sequence weights P(tau) (so
     aggregations are exact expectations), advantages R - E[R] [/ std R], old_logp at ``z_old`` (default: on-policy),
-    ref_logp at ``z_ref``.  Returns (logp as a function of z, TokenBatch)."""
+    ref_logp at ``z_ref``.  ``grouped=True`` uses the grouped enumeration (exact for every order-symmetric
+    objective, i.e. anything but returns-to-go; needed for long attempts).  Returns (logp as a function of z,
+    TokenBatch)."""
     from .objectives import TokenBatch
 
-    tb = N_.enumerate_toy(T, lengths, grouped=False)  # every ordering: returns-to-go are order-dependent
+    tb = N_.enumerate_toy(T, lengths, grouped=grouped)  # default every ordering: returns-to-go are order-dependent
     zt = torch.as_tensor(z, dtype=N_.DTYPE)
     z_old = zt if z_old is None else torch.as_tensor(z_old, dtype=N_.DTYPE)
-    P_old = N_.path_probs(tb, z_old).detach()
+    P_old = N_.path_probs(tb, z_old).detach()  # includes the multiplicity of grouped rows
     R = tb.rewards()
     J = (P_old * R).sum()
     A = R - J

@@ -59,11 +59,8 @@ def test_monte_carlo_estimator_matches_exact_gradient():
 def test_monte_carlo_detects_a_wrong_gradient():
     """The MC check can fail: against a gradient with its decision part negated, |z| is large."""
     z = (0.4, 0.2, -0.3)
-    zs = X.mc_zscores(3, (2, 2, 2), z, n=20000, seed=1)
     exact, _ = X.symbolic_gradients(3, (2, 2, 2), z)
     n = 20000
-    se = np.abs(exact - 0) / np.maximum(np.abs(zs), 1e-12)  # not used for the assertion below
-    assert np.all(np.isfinite(se))
     wrong = exact.copy()
     wrong[1:] *= -1
     zt = torch.tensor(z, dtype=torch.float64)
