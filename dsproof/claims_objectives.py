@@ -29,6 +29,17 @@ def _ratio(v: np.ndarray) -> float:
     return abs(v[0]) / float(np.linalg.norm(v[1:]))
 
 
+def surrogate_ratio_curve(Ls) -> dict[int, float]:
+    """|dJ/dtheta_s| / ||dJ/dtheta_d|| (what the on-policy surrogate credits) for attempts of L tokens: budget T=3,
+    first-attempt accuracy held at p_s = 0.5 (q = 0.5^(1/L)), decision logits Z[1:] (the thm-3.1-norms setting)."""
+    out = {}
+    for L in Ls:
+        th_s = float(np.log(0.5 ** (1 / L) / (1 - 0.5 ** (1 / L))))
+        gJ, _ = X.symbolic_gradients(3, (L,) * 3, (th_s, Z[1], Z[2]))
+        out[L] = _ratio(gJ)
+    return out
+
+
 @claim("thm-3.1", "Theorem 3.1", "Under the surrogate L = E[pi_theta(tau)/pi_old(tau) A] (trajectory ratio, no clip), "
        "Q_sample = Q_d = gamma^(sum_j len) A: the advantage multiplies both gradient sums identically.",
        ["on-policy (theta = theta_old)", "gamma = 1 (GRPO); gamma < 1 examined separately",
@@ -62,11 +73,7 @@ def check_theorem_3_1() -> Outcome:
        ["toy model, budget T=3, attempts of L tokens, first-attempt accuracy held at p_s = 0.5 "
         "(q = 0.5^(1/L)), p_dC = sigmoid(0.2), p_dW = sigmoid(-0.1)", "exact gradients"], notebook="02_surrogate")
 def check_theorem_3_1_norms() -> Outcome:
-    ev, ratios = [], {}
-    for L in (1, 2, 4, 8):
-        th_s = float(np.log(0.5 ** (1 / L) / (1 - 0.5 ** (1 / L))))
-        gJ, _ = X.symbolic_gradients(3, (L,) * 3, (th_s, Z[1], Z[2]))
-        ratios[L] = _ratio(gJ)
+    ev, ratios = [], surrogate_ratio_curve((1, 2, 4, 8))
     ev.append(Evidence("numeric", "|dJ/dtheta_s| / ||dJ/dtheta_d|| as L grows (per-token parameter)",
                        ", ".join(f"L={L}: {r:.2f}" for L, r in ratios.items()), "exact"))
     return Outcome("holds-under-assumptions", ev, "Equal coefficients do not give equal norms: the ratio is "
@@ -130,6 +137,37 @@ def _kl_setting(L: int):
     return tuple(x + 0.3 for x in z_ref), z_ref
 
 
+def kl_reward_ratio_curve(Ls) -> tuple[dict[int, float], dict[int, float]]:
+    """k1 in the reward (the paper's placement), exact: the ratio |dKL/dtheta_s| / ||dKL/dtheta_d|| and the share of
+    the decision gradient due to the future-KL cross-term, for attempts of L tokens (budget T=2, _kl_setting)."""
+    ratios, future = {}, {}
+    for L in Ls:
+        z, z_ref = _kl_setting(L)
+        _, gK = X.symbolic_gradients(2, (L,) * 2, z, z_ref=z_ref)
+        ratios[L] = _ratio(gK)
+        m = X.toy_model(2, (L,) * 2)
+        ref = dict(zip(T_.REF_PROBS, 1 / (1 + np.exp(-np.array(z_ref)))))
+        kl_tok_val = float(T_.kl_bernoulli(T_.q, T_.q_ref).subs({T_.q: 1 / (1 + np.exp(-z[0])), **ref}))
+        fut = X.symbolic_values(K.future_kl_cross_term(m), z, {K.kl_tok: kl_tok_val})
+        future[L] = float(np.linalg.norm(fut) / np.linalg.norm(gK[1:]))
+    return ratios, future
+
+
+def kl_loss_ratio_curve(estimator: str, Ls) -> dict[int, float]:
+    """KL as a token-level loss (verl use_kl_loss, token-mean; k3 clamped at 10 as verl does): the sampling:decision
+    ratio of the expected gradient (budget T=2, _kl_setting).  For k1 the value is the gradient norm instead
+    (its expected gradient is 0, so a ratio is meaningless)."""
+    out = {}
+    for L in Ls:
+        z, z_ref = _kl_setting(L)
+        obj = O.kl(estimator=estimator, placement="loss", loss_agg_mode="token-mean",
+                   clamp=10.0 if estimator == "k3" else None)
+        # grouped enumeration: exact for a per-token loss, and L=16 would need 2^16 orderings per attempt
+        gg = -_ascent(X.toy_objective_stage_gradients(2, (L, L), z, obj, z_ref=z_ref, grouped=True))
+        out[L] = float(np.linalg.norm(gg)) if estimator == "k1" else _ratio(gg)
+    return out
+
+
 @claim("thm-3.2", "Theorem 3.2 (k1 in the reward)", "With the per-token k1 penalty in the reward, the KL's credit to "
        "sampling exceeds its credit to decisions by a factor ~L_k (|d^sample|/|d^decision| ~ L_k): unbalanced.",
        ["the paper's placement: k1 of every token in the reward, full returns (gamma = 1), on-policy",
@@ -144,16 +182,7 @@ def check_theorem_3_2() -> Outcome:
     err = error_ratio(torch.tensor(g), torch.tensor(exact))
     ev.append(Evidence("autograd", "kl(estimator='k1', placement='reward') with returns-to-go: expected gradient "
                        "vs symbolic grad KL(P_theta || P_ref) (T=3, L=2)", f"error/tolerance {err:.1e}", TOL64, err <= 1))
-    ratios, future = {}, {}
-    for L in (1, 2, 4, 8, 16):
-        z, z_ref = _kl_setting(L)
-        _, gK = X.symbolic_gradients(2, (L,) * 2, z, z_ref=z_ref)
-        ratios[L] = _ratio(gK)
-        m = X.toy_model(2, (L,) * 2)
-        ref = dict(zip(T_.REF_PROBS, 1 / (1 + np.exp(-np.array(z_ref)))))
-        kl_tok_val = float(T_.kl_bernoulli(T_.q, T_.q_ref).subs({T_.q: 1 / (1 + np.exp(-z[0])), **ref}))
-        fut = X.symbolic_values(K.future_kl_cross_term(m), z, {K.kl_tok: kl_tok_val})
-        future[L] = float(np.linalg.norm(fut) / np.linalg.norm(gK[1:]))
+    ratios, future = kl_reward_ratio_curve((1, 2, 4, 8, 16))
     ev.append(Evidence("numeric", "|dKL/dtheta_s| / ||dKL/dtheta_d|| (exact, k1 in reward) as L grows",
                        ", ".join(f"L={L}: {r:.2f}" for L, r in ratios.items()), "exact"))
     ev.append(Evidence("numeric", "share of the decision gradient norm due to the future-KL cross-term "
@@ -183,16 +212,7 @@ def check_theorem_3_2_practised() -> Outcome:
     err = error_ratio(torch.tensor(g), torch.tensor(sym))
     ev.append(Evidence("autograd", "k2 as a token-sum loss = the 'partial' gradient (reach probabilities frozen), "
                        "symbolic vs torch", f"error/tolerance {err:.1e}", TOL64, err <= 1))
-    ratios = {}
-    for est in ("k1", "k2", "k3", "k3+"):
-        row = []
-        for L in (1, 4, 16):
-            z, z_ref = _kl_setting(L)
-            obj = O.kl(estimator=est, placement="loss", loss_agg_mode="token-mean", clamp=10.0 if est == "k3" else None)
-            # grouped enumeration: exact for a per-token loss, and L=16 would need 2^16 orderings per attempt
-            gg = -_ascent(X.toy_objective_stage_gradients(2, (L, L), z, obj, z_ref=z_ref, grouped=True))
-            row.append(float(np.linalg.norm(gg)) if est == "k1" else _ratio(gg))
-        ratios[est] = row
+    ratios = {est: list(kl_loss_ratio_curve(est, (1, 4, 16)).values()) for est in ("k1", "k2", "k3", "k3+")}
     k1_max = max(ratios.pop("k1"))
     ev.append(Evidence("numeric", "k1 as a loss: norm of the expected gradient, L = 1, 4, 16 (E[grad k1] = 0)",
                        f"max {k1_max:.1e}", "1e-12", k1_max < 1e-12))

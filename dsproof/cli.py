@@ -9,30 +9,76 @@ from pathlib import Path
 from tqdm import tqdm
 
 
-def cmd_check(args) -> int:
+def _run_claims(ids, quiet: bool):
+    """Run the registered claims ``ids`` (all when empty) with a progress bar; None if an id is unknown."""
     from . import ledger
 
     claims = ledger.load_all()
-    ids = args.only or list(claims)
+    ids = ids or list(claims)
     unknown = [i for i in ids if i not in claims]
     if unknown:
-        print(f"dsproof check: unknown claim id(s) {unknown}; known: {list(claims)}", file=sys.stderr)
-        return 2
+        print(f"dsproof: unknown claim id(s) {unknown}; known: {list(claims)}", file=sys.stderr)
+        return None
     entries = []
-    bar = tqdm(ids, desc="claims", unit="claim", file=sys.stderr, disable=args.quiet)
+    bar = tqdm(ids, desc="claims", unit="claim", file=sys.stderr, disable=quiet)
     for cid in bar:
         bar.set_postfix_str(cid)
         entries.append(ledger.run_claim(claims[cid]))
+    return entries
+
+
+def _report_bad(entries) -> list:
+    bad = [e for e in entries if e.status != "ok"]
+    for e in bad:
+        print(f"\n{e.id}: {e.status}\n{e.error or [ev for ev in e.evidence if not ev.passed]}", file=sys.stderr)
+    return bad
+
+
+def cmd_check(args) -> int:
+    from . import ledger
+
+    entries = _run_claims(args.only, args.quiet)
+    if entries is None:
+        return 2
     pj, pm = ledger.write(entries, Path(args.out))
     width = max(len(e.id) for e in entries)
     print(f"{'claim'.ljust(width)}  {'verdict':24s} status        seconds")
     for e in entries:
         print(f"{e.id.ljust(width)}  {e.verdict:24s} {e.status:12s} {e.seconds:7.1f}")
-    bad = [e for e in entries if e.status != "ok"]
-    for e in bad:
-        print(f"\n{e.id}: {e.status}\n{e.error or [ev for ev in e.evidence if not ev.passed]}", file=sys.stderr)
+    bad = _report_bad(entries)
     print(f"\nwrote {pj} and {pm}")
     return 1 if bad else 0
+
+
+def cmd_report(args) -> int:
+    from . import figures, ledger, notebooks, report
+
+    out = Path(args.out)
+    if args.ledger:
+        entries = ledger.load(Path(args.ledger))
+    else:
+        entries = _run_claims(None, args.quiet)
+        ledger.write(entries, out)
+    bar = tqdm(total=len(figures.FIGURES), desc="figures", file=sys.stderr, disable=args.quiet)
+    figs = figures.save_all(out / "figures", progress=lambda _: bar.update())
+    bar.close()
+    pages = {}
+    if not args.skip_notebooks:
+        srcs = notebooks.sources()
+        bar = tqdm(total=len(srcs), desc="notebooks", file=sys.stderr, disable=args.quiet)
+        done = notebooks.render_all(notebooks.SOURCE_DIR if args.update_notebooks else None, out / "notebooks",
+                                    progress=lambda _: bar.update())
+        bar.close()
+        pages = {n: d["html"] for n, d in done.items()}
+    else:
+        pages = {p.stem: p for p in sorted((out / "notebooks").glob("*.html"))}
+    path = report.write(out, entries, figs, pages)
+    bad = _report_bad(entries)
+    blank = [str(p) for _, p, _ in figs if report.image_is_blank(p)]
+    if blank:
+        print(f"blank figure(s): {blank}", file=sys.stderr)
+    print(f"wrote {path} ({len(entries)} claims, {len(figs)} figures, {len(pages)} notebook pages)")
+    return 1 if bad or blank else 0
 
 
 def cmd_probe(args) -> int:
@@ -88,6 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--only", nargs="*", help="claim ids to run (default: all)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(fn=cmd_check)
+    rp = sub.add_parser("report", help="run the claims, figures and notebooks; write reports/index.html")
+    rp.add_argument("--out", default="reports")
+    rp.add_argument("--ledger", default=None, help="reuse this ledger.json instead of re-running the claims")
+    rp.add_argument("--skip-notebooks", action="store_true",
+                    help="do not execute the notebooks (link the pages already under OUT/notebooks)")
+    rp.add_argument("--no-update-notebooks", dest="update_notebooks", action="store_false",
+                    help="do not overwrite the committed executed notebooks/*.ipynb")
+    rp.add_argument("--quiet", action="store_true")
+    rp.set_defaults(fn=cmd_report)
     rd = sub.add_parser("readme", help="regenerate the README claims table from reports/ledger.json")
     rd.add_argument("--out", default="reports")
     rd.add_argument("--readme", default="README.md")

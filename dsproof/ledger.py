@@ -108,22 +108,35 @@ def to_json(entries: list[Entry]) -> str:
     return json.dumps({"claims": [asdict(e) for e in entries]}, indent=2)
 
 
+def entry_markdown(e: Entry, heading: str = "##") -> str:
+    """One claim's ledger section: statement, verdict, assumptions, evidence table (the report, the notebooks and
+    ledger.md all use this)."""
+    lines = [f"{heading} {e.id} — {e.paper_ref}", "", f"**Statement.** {e.statement}", "",
+             f"**Verdict: {e.verdict}.** {e.summary}", "", "**Assumptions.**"]
+    lines += [f"- {a}" for a in e.assumptions]
+    lines += ["", "| evidence | what | figure | tolerance | consistent |", "|---|---|---|---|---|"]
+    for ev in e.evidence:
+        lines.append(f"| {ev.kind} | {ev.description} | {ev.figure} | {ev.tolerance} | "
+                     f"{'yes' if ev.passed else 'NO'} |")
+    if e.error:
+        lines += ["", "```", e.error, "```"]
+    return "\n".join(lines)
+
+
 def to_markdown(entries: list[Entry]) -> str:
     lines = ["# dsproof claims ledger", "",
              "| id | paper | verdict | status | summary |", "|---|---|---|---|---|"]
     for e in entries:
         lines.append(f"| {e.id} | {e.paper_ref} | **{e.verdict}** | {e.status} | {e.summary} |")
     for e in entries:
-        lines += ["", f"## {e.id} — {e.paper_ref}", "", f"**Statement.** {e.statement}", "",
-                  f"**Verdict: {e.verdict}.** {e.summary}", "", "**Assumptions.**"]
-        lines += [f"- {a}" for a in e.assumptions]
-        lines += ["", "| evidence | what | figure | tolerance | consistent |", "|---|---|---|---|---|"]
-        for ev in e.evidence:
-            lines.append(f"| {ev.kind} | {ev.description} | {ev.figure} | {ev.tolerance} | "
-                         f"{'yes' if ev.passed else 'NO'} |")
-        if e.error:
-            lines += ["", "```", e.error, "```"]
+        lines += ["", entry_markdown(e)]
     return "\n".join(lines) + "\n"
+
+
+def load(path: Path) -> list[Entry]:
+    """Entries from a ledger.json written by :func:`write`."""
+    data = json.loads(Path(path).read_text())
+    return [Entry(**{**c, "evidence": [Evidence(**ev) for ev in c["evidence"]]}) for c in data["claims"]]
 
 
 def write(entries: list[Entry], out_dir: Path) -> tuple[Path, Path]:

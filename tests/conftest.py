@@ -36,3 +36,12 @@ def pytest_collection_modifyitems(config, items):
 def _require_gpu_guard(request):
     if "gpu" in request.keywords and request.config.getoption("--require-gpu") and not torch.cuda.is_available():
         pytest.fail("--require-gpu given but no CUDA device is available")
+
+
+@pytest.fixture(scope="session")
+def rendered_notebooks(tmp_path_factory):
+    """Every notebook executed once per session (fresh kernels), as {name: {"notebook", "html"}} with the HTML
+    pages under a temporary folder.  Shared by the notebook and report tests."""
+    from dsproof import notebooks
+
+    return notebooks.render_all(ipynb_dir=None, html_dir=tmp_path_factory.mktemp("report") / "notebooks")

@@ -1,0 +1,38 @@
+"""Notebook display helpers: render theory/ objects as LaTeX and a claim's ledger entry as a table.
+
+The notebooks import these (and theory/, numerics/, dsproof.figures) and define nothing of their own.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from IPython.display import Markdown, Math, display
+
+from theory.terms import Term
+
+from . import ledger
+
+
+def show_expr(name: str, expr, simplify: bool = False) -> None:
+    """Display ``name = expr`` as rendered LaTeX."""
+    e = sp.simplify(expr) if simplify else expr
+    display(Math(f"{name} = {sp.latex(e)}"))
+
+
+def show_terms(terms: list[Term], simplify: bool = False) -> None:
+    """Display each labelled term: stage, source, name = expression, and its note."""
+    for t in terms:
+        display(Markdown(f"**{t.name}** — stage *{t.stage}*, {t.source}. {t.note}"))
+        show_expr(r"\mathrm{" + t.name.replace("_", r"\_").replace(" ", r"\ ") + "}", t.expr, simplify)
+
+
+def show_claim(claim_id: str) -> ledger.Entry:
+    """Run one registered claim's check (the same code as ``dsproof check``) and display its ledger entry."""
+    claims = ledger.load_all()
+    if claim_id not in claims:
+        raise KeyError(f"unknown claim id {claim_id!r}; known: {list(claims)}")
+    e = ledger.run_claim(claims[claim_id])
+    display(Markdown(ledger.entry_markdown(e, "###") + f"\n\n*status {e.status}, {e.seconds:.1f} s*"))
+    if e.status != "ok":
+        raise RuntimeError(f"claim {claim_id} is {e.status}: {e.error or 'an evidence item disagreed'}")
+    return e

@@ -1,0 +1,189 @@
+"""``dsproof report``: the reviewer's HTML page (reports/index.html), offline and self-contained apart from the
+PNG figures and notebook pages beside it.
+
+Sections: verdict summary, the claims ledger (verdict, assumptions, evidence, link to the notebook section of each
+claim), figures, the empirical reproduction (when its results exist), checks that were skipped here and why, and
+the environment (versions, device, commit).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+from . import ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+VERDICT_COLOUR = {"proved": "#1a7f37", "holds-under-assumptions": "#9a6700", "refuted": "#cf222e", "open": "#57606a"}
+
+CSS = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
+table { border-collapse: collapse; margin: .5em 0 1em; font-size: 92%; }
+td, th { border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top; text-align: left; }
+th { background: #f6f8fa; } .verdict { font-weight: bold; } .bad { color: #cf222e; font-weight: bold; }
+figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #d0d7de; }
+code { background: #f6f8fa; padding: 0 3px; } section.claim { border-top: 1px solid #d0d7de; margin-top: 1.2em; }
+"""
+
+
+def _e(x) -> str:
+    return html.escape(str(x))
+
+
+def environment() -> dict[str, str]:
+    import matplotlib
+    import numpy
+    import sympy
+    import torch
+    import transformers
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    cuda = torch.cuda.is_available()
+    return {"dsproof commit": commit, "python": platform.python_version(), "platform": platform.platform(),
+            "torch": torch.__version__, "transformers": transformers.__version__, "sympy": sympy.__version__,
+            "numpy": numpy.__version__, "matplotlib": matplotlib.__version__,
+            "device": torch.cuda.get_device_name(0) if cuda else f"CPU ({platform.processor() or platform.machine()})",
+            "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def skipped_checks(entries: list[ledger.Entry], reproduction: dict | None) -> list[tuple[str, str]]:
+    """What this run did not check, and why."""
+    import torch
+
+    out = []
+    if not torch.cuda.is_available():
+        out.append(("GPU tests (pytest -m gpu: the probe on a 0.5B Qwen2 in fp32/bf16)",
+                    "no CUDA device on this machine; the latest GPU figures are in "
+                    "benchmarks/results/gpu_tests_h100.txt"))
+        out.append(("probe cost benchmark (benchmarks/probe_cost.py)",
+                    "needs a GPU; the latest figures are in benchmarks/results/probe_cost_h100.txt"))
+    for e in entries:
+        out += [(f"{e.id}: {ev.description}", ev.figure) for ev in e.evidence if ev.kind == "skipped"]
+        if e.status == "error":
+            out.append((e.id, f"the check raised: {e.error.splitlines()[0]}"))
+    if not reproduction:
+        out.append(("empirical reproduction (dsproof reproduce)", "no results under reports/reproduce/"))
+    else:
+        for preset, r in reproduction.items():
+            if r.get("status") != "ok":
+                out.append((f"reproduction preset {preset}", r.get("status", "unknown")))
+    return out
+
+
+def image_is_blank(path: Path, min_fraction: float = 0.005) -> bool:
+    """True when fewer than ``min_fraction`` of the pixels differ from the image's most common colour (an empty
+    plot, a white page)."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    img = mpimg.imread(path)
+    px = img.reshape(-1, img.shape[-1]) if img.ndim == 3 else img.reshape(-1, 1)
+    colours, counts = np.unique(np.round(px, 3), axis=0, return_counts=True)
+    return 1 - counts.max() / len(px) < min_fraction
+
+
+def load_reproduction(report_dir: Path) -> dict[str, dict]:
+    """Results of ``dsproof reproduce`` presets found under ``report_dir/reproduce/<preset>/results.json``."""
+    found = {}
+    for p in sorted((report_dir / "reproduce").glob("*/results.json")):
+        found[p.parent.name] = json.loads(p.read_text())
+    return found
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _verdict(v: str) -> str:
+    return f'<span class="verdict" style="color:{VERDICT_COLOUR.get(v, "#000")}">{_e(v)}</span>'
+
+
+def _notebook_link(e: ledger.Entry, notebook_pages: dict[str, str]) -> str:
+    if e.notebook in notebook_pages:
+        return f'<a href="{_e(notebook_pages[e.notebook])}#{_e(e.id)}">{_e(e.notebook)} &sect;{_e(e.id)}</a>'
+    return _e(e.notebook or "—")
+
+
+def reproduction_html(reproduction: dict[str, dict]) -> str:
+    parts = []
+    for preset, r in reproduction.items():
+        parts.append(f"<h3>Preset <code>{_e(preset)}</code></h3><p>{_e(r.get('description', ''))}</p>")
+        rows = r.get("table", [])
+        if rows:
+            header = list(rows[0].keys())
+            parts.append(_table(header, [[_e(row[h]) for h in header] for row in rows]))
+        for fig in r.get("figures", []):
+            parts.append(f'<figure><img src="reproduce/{_e(preset)}/{_e(fig)}" alt="{_e(fig)}"></figure>')
+    return "\n".join(parts)
+
+
+def render(entries: list[ledger.Entry], figures: list[tuple[str, str, str]], notebook_pages: dict[str, str],
+           reproduction: dict[str, dict], env: dict[str, str], skipped: list[tuple[str, str]]) -> str:
+    """The index.html text.  ``figures``: (name, relative path, caption); ``notebook_pages``: name -> relative
+    path of its HTML page."""
+    counts = {v: sum(e.verdict == v for e in entries) for v in ledger.VERDICTS}
+    summary = ", ".join(f"{n} {_verdict(v)}" for v, n in counts.items() if n)
+    bad = [e.id for e in entries if e.status != "ok"]
+    rows = [[f'<a href="#{_e(e.id)}">{_e(e.id)}</a>', _e(e.paper_ref), _verdict(e.verdict),
+             _e(e.status) if e.status == "ok" else f'<span class="bad">{_e(e.status)}</span>', _e(e.summary),
+             _notebook_link(e, notebook_pages)] for e in entries]
+    sections = []
+    for e in entries:
+        ev_rows = [[_e(v.kind), _e(v.description), _e(v.figure), _e(v.tolerance),
+                    "yes" if v.passed else '<span class="bad">NO</span>'] for v in e.evidence]
+        sections.append(
+            f'<section class="claim" id="{_e(e.id)}"><h3>{_e(e.id)} — {_e(e.paper_ref)}</h3>'
+            f"<p><b>Claim.</b> {_e(e.statement)}</p><p><b>Verdict:</b> {_verdict(e.verdict)}. {_e(e.summary)}</p>"
+            f"<p><b>Assumptions.</b></p><ul>{''.join(f'<li>{_e(a)}</li>' for a in e.assumptions)}</ul>"
+            + _table(["evidence", "what", "figure", "tolerance", "consistent"], ev_rows)
+            + (f"<pre>{_e(e.error)}</pre>" if e.error else "")
+            + f"<p>Derivation: {_notebook_link(e, notebook_pages)} &middot; {e.seconds:.1f} s</p></section>")
+    figs = "".join(f'<figure><img src="{_e(p)}" alt="{_e(n)}"><figcaption><b>{_e(n)}.</b> {_e(c)}</figcaption>'
+                   f"</figure>" for n, p, c in figures)
+    nbs = "".join(f'<li><a href="{_e(p)}">{_e(n)}</a></li>' for n, p in notebook_pages.items())
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>dsproof report</title><style>{CSS}</style></head><body>
+<h1>dsproof: proof-check of "The Two-Stage Decision-Sampling Hypothesis" (arXiv:2601.01580)</h1>
+<p>{len(entries)} claims: {summary}.
+{"All checks consistent with their own derivations." if not bad else
+ f'<span class="bad">Inconsistent or failed checks: {_e(", ".join(bad))}</span>'}
+A verdict of <i>refuted</i> is a finding (the counterexample is verified two ways), not a failure of dsproof.</p>
+<h2>Claims ledger</h2>
+{_table(["claim", "paper", "verdict", "status", "finding", "derivation"], rows)}
+<h2>Figures</h2>
+{figs}
+<h2>Empirical reproduction (§4, small scale)</h2>
+{reproduction_html(reproduction) if reproduction else "<p>No reproduction results (run <code>dsproof reproduce</code>).</p>"}
+<h2>Skipped here, and why</h2>
+{_table(["check", "why"], [[_e(a), _e(b)] for a, b in skipped]) if skipped else "<p>Nothing skipped.</p>"}
+<h2>Claims in detail</h2>
+{"".join(sections)}
+<h2>Notebooks</h2>
+<ul>{nbs or "<li>not rendered in this run (--skip-notebooks)</li>"}</ul>
+<h2>Environment</h2>
+{_table(["", ""], [[_e(k), _e(v)] for k, v in env.items()])}
+</body></html>
+"""
+
+
+def write(out_dir: Path, entries: list[ledger.Entry], figures: list[tuple[str, Path, str]],
+          notebook_pages: dict[str, Path]) -> Path:
+    """Write ``out_dir/index.html``; figure and notebook paths are made relative to ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rel = lambda p: Path(p).resolve().relative_to(out_dir.resolve()).as_posix()  # noqa: E731
+    reproduction = load_reproduction(out_dir)
+    page = render(entries, [(n, rel(p), c) for n, p, c in figures], {n: rel(p) for n, p in notebook_pages.items()},
+                  reproduction, environment(), skipped_checks(entries, reproduction))
+    path = out_dir / "index.html"
+    path.write_text(page)
+    return path

@@ -1,0 +1,64 @@
+"""The derivation notebooks: import-only sources, executed here (so they cannot rot), committed executed copies
+kept in step with their sources, one anchored section per claim."""
+
+from __future__ import annotations
+
+import ast
+
+import nbformat
+import pytest
+
+from dsproof import ledger, notebooks
+
+ALLOWED_IMPORTS = ("theory", "numerics", "dsproof", "sympy", "numpy")
+
+
+def _code_sources(nb) -> list[str]:
+    return [c.source.strip() for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("src", notebooks.sources(), ids=lambda p: p.stem)
+def test_notebook_source_defines_nothing(src):
+    tree = ast.parse(src.read_text())
+    defs = [type(n).__name__ for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                           ast.ClassDef, ast.Lambda))]
+    assert not defs, f"{src.name} defines {defs}: derivations belong in theory/ or numerics/"
+    mods = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    mods += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert all(m.split(".")[0] in ALLOWED_IMPORTS for m in mods), f"{src.name} imports {mods}"
+
+
+def test_notebooks_execute_cleanly(rendered_notebooks):
+    assert set(rendered_notebooks) == {p.stem for p in notebooks.sources()}
+    for name, r in rendered_notebooks.items():
+        outs = [o for c in r["notebook"].cells if c.cell_type == "code" for o in c.outputs]
+        assert not [o for o in outs if o.output_type == "error"], name
+        mimes = {m for o in outs for m in o.get("data", {})}
+        assert "text/latex" in mimes, f"{name} renders no equation"
+        assert "text/markdown" in mimes, f"{name} shows no claim"
+        assert r["html"].stat().st_size > 2000
+
+
+@pytest.mark.parametrize("name", ["03_kl", "05_toy_model", "06_calibration"])
+def test_notebook_figures(rendered_notebooks, name):
+    outs = [o for c in rendered_notebooks[name]["notebook"].cells if c.cell_type == "code" for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outs), f"{name} has no figure output"
+
+
+def test_committed_executed_notebooks_match_sources(rendered_notebooks):
+    """The committed notebooks/NN.ipynb (rendered outputs for reading without running) hold the same code as the
+    .py sources and were executed (regenerate with `dsproof report`)."""
+    for name, r in rendered_notebooks.items():
+        path = notebooks.SOURCE_DIR / f"{name}.ipynb"
+        assert path.exists(), f"{path} missing: run `dsproof report`"
+        committed = nbformat.read(path, as_version=4)
+        assert _code_sources(committed) == _code_sources(r["notebook"]), f"{path} is stale: run `dsproof report`"
+        assert all(c.execution_count for c in committed.cells if c.cell_type == "code"), f"{path} not executed"
+
+
+def test_every_claim_has_an_anchored_section():
+    anchors = {p.stem: p.read_text() for p in notebooks.sources()}
+    for c in ledger.load_all().values():
+        assert c.notebook in anchors, f"claim {c.id}: notebook {c.notebook!r} does not exist"
+        assert f'<a id="{c.id}"></a>' in anchors[c.notebook], f"claim {c.id}: no anchor in {c.notebook}"
+        assert f'show_claim("{c.id}")' in anchors[c.notebook], f"claim {c.id}: not shown in {c.notebook}"
