@@ -14,6 +14,7 @@ import torch
 
 from numerics import objectives as O
 from numerics.models import build_model, self_correction_batch, with_logps
+from numerics.attribution import stage_split
 from numerics.probe import attribute, token_logprobs
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp64": torch.float64}
@@ -60,14 +61,20 @@ def main(argv=None):
         def probe():
             attribute(model, batch, obj)
 
-        step(), probe()  # warm-up
+        def probe_full_logits():  # the generic path: full-vocabulary logits, both VJPs through the whole head
+            stage_split(token_logprobs(model, batch), obj, batch.token_batch(),
+                        [p for p in model.parameters() if p.requires_grad])
+
+        step(), probe(), probe_full_logits()  # warm-up
         ts, tp = timed(step, a.device, a.reps), timed(probe, a.device, a.reps)
+        tf = timed(probe_full_logits, a.device, a.reps)
         mem = ""
         if a.device == "cuda":
             torch.cuda.reset_peak_memory_stats()
             probe()
             mem = f", probe peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
-        print(f"  {obj.name:10s} train step {ts * 1e3:8.1f} ms, probe {tp * 1e3:8.1f} ms, ratio {tp / ts:.2f}x{mem}")
+        print(f"  {obj.name:10s} train step {ts * 1e3:8.1f} ms, probe {tp * 1e3:8.1f} ms, ratio {tp / ts:.2f}x "
+              f"(full-logits path {tf * 1e3:.1f} ms, {tf / ts:.2f}x){mem}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ causal LM).  ``batch`` is an :class:`LMBatch`: token ids, attention mask and a p
 (0 prompt/pad, 1 sampling, 2 decision), plus whatever the objective needs (old/ref log-probs, advantages) aligned
 with the tokens.  Cost: one forward pass, one backward through the loss alone (to d loss / d logp), and one
 backward through the model per stage (two): no per-token loops.  The stage gradients sum to the full gradient.
+For GPT-2 / Llama / Qwen2 / Qwen3 / Mistral (``HEAD_SPLIT_TYPES``) the LM head is applied per stage: the trunk
+runs once, and each stage's backward goes through the full-vocabulary head only at that stage's positions (the
+decision backward skips the head product at every sampling token).  Other models use their ``.logits``.
 
 Under torch.distributed (DDP or plain data parallel), each rank computes on its shard and the stage gradients
 are averaged across ranks -- the same reduction DDP applies to .grad, so with equal shards and a per-sequence
@@ -34,6 +37,7 @@ class LMBatch:
     advantages: torch.Tensor | None = None
     old_logp: torch.Tensor | None = None
     ref_logp: torch.Tensor | None = None
+    seq_weights: torch.Tensor | None = None  # [B]; e.g. P(tau) for exact expectations over an enumerated batch
 
     def validate(self) -> None:
         if self.input_ids.shape != self.stage.shape or self.attention_mask.shape != self.stage.shape:
@@ -51,7 +55,7 @@ class LMBatch:
 
     def token_batch(self) -> TokenBatch:
         return TokenBatch(stage=self.stage, advantages=self.advantages, old_logp=self.old_logp,
-                          ref_logp=self.ref_logp)
+                          ref_logp=self.ref_logp, seq_weights=self.seq_weights)
 
 
 @dataclass
@@ -99,8 +103,61 @@ def token_logprobs(model, batch: LMBatch) -> torch.Tensor:
     return torch.nn.functional.pad(tok, (1, 0))
 
 
-def _flat_dot(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
-    return float(sum((x.double() * y.double()).sum() for x, y in zip(a, b)))
+#: HF model types whose logits are exactly lm_head(base_model(...).last_hidden_state) (no soft-capping, no scale)
+HEAD_SPLIT_TYPES = ("gpt2", "llama", "qwen2", "qwen3", "mistral")
+
+
+def _body_and_head(module):
+    """(trunk, head) when the LM head can be applied per stage (see stage_logprobs), else None."""
+    cfg = getattr(module, "config", None)
+    if getattr(cfg, "model_type", None) not in HEAD_SPLIT_TYPES:
+        return None
+    body, head = getattr(module, "base_model", None), module.get_output_embeddings()
+    if body is None or body is module or head is None:
+        return None
+    return body, head
+
+
+def _gather_logprob(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    lp = torch.log_softmax(logits.float() if logits.dtype == torch.bfloat16 else logits, dim=-1)
+    return lp.gather(-1, targets[..., None]).squeeze(-1)
+
+
+def stage_logprobs(module, batch: LMBatch) -> dict[str, torch.Tensor] | None:
+    """Per-stage log-probs, {"sampling": [B, n], "decision": [B, n]}, zero off their stage: one trunk forward, the
+    LM head applied to each stage's positions only.  The decision backward then skips the head's full-vocabulary
+    product at the (many) sampling positions.  None for architectures outside HEAD_SPLIT_TYPES (then the full
+    logits path, token_logprobs, is used)."""
+    bh = _body_and_head(module)
+    if bh is None:
+        return None
+    body, head = bh
+    h = body(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state[:, :-1]
+    targets = batch.input_ids[:, 1:]
+    out = {}
+    for name, code in (("sampling", SAMPLING), ("decision", DECISION)):
+        m = batch.stage[:, 1:] == code
+        lp = _gather_logprob(head(h[m]), targets[m])
+        full = torch.zeros(batch.input_ids.shape, dtype=lp.dtype, device=lp.device)
+        full[:, 1:] = full[:, 1:].masked_scatter(m, lp)
+        out[name] = full
+    return out
+
+
+def _reductions(named, gs, gd) -> tuple[float, float, float, dict[str, dict[str, float]]]:
+    """||g_s||, ||g_d||, <g_s, g_d> and per-group norms, with one device synchronisation (bf16 gradients are
+    reduced in float32, others in their own dtype)."""
+    up = lambda x: x.float() if x.dtype == torch.bfloat16 else x  # noqa: E731
+    rows = torch.stack([torch.stack([up(a).pow(2).sum(), up(b).pow(2).sum(), (up(a) * up(b)).sum()]).double()
+                        for a, b in zip(gs, gd)]).cpu()
+    ss, sd, sx = (float(v) for v in rows.sum(0))
+    groups: dict[str, dict[str, float]] = {k: {"sampling": 0.0, "decision": 0.0} for k in GROUPS}
+    for (name, _), (a2, b2, _) in zip(named, rows.tolist()):
+        grp = groups[param_group(name)]
+        grp["sampling"] += a2
+        grp["decision"] += b2
+    groups = {k: {s: v ** 0.5 for s, v in d.items()} for k, d in groups.items() if d["sampling"] + d["decision"] > 0}
+    return ss ** 0.5, sd ** 0.5, sx, groups
 
 
 def attribute(model, batch: LMBatch, objective: Objective, keep_grads: bool = False) -> Attribution:
@@ -109,7 +166,9 @@ def attribute(model, batch: LMBatch, objective: Objective, keep_grads: bool = Fa
     module = model.module if hasattr(model, "module") else model
     named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
     params = [p for _, p in named]
-    logp = token_logprobs(model, batch)
+    logp = stage_logprobs(module, batch)
+    if logp is None:
+        logp = token_logprobs(model, batch)
     split = stage_split(logp, objective, batch.token_batch(), params)
     gs, gd = split["sampling"], split["decision"]
     if dist.is_available() and dist.is_initialized():
@@ -117,14 +176,7 @@ def attribute(model, batch: LMBatch, objective: Objective, keep_grads: bool = Fa
         for g in gs + gd:
             dist.all_reduce(g)
             g /= world
-    ns, nd = _flat_dot(gs, gs) ** 0.5, _flat_dot(gd, gd) ** 0.5
-    inner = _flat_dot(gs, gd)
-    groups: dict[str, dict[str, float]] = {k: {"sampling": 0.0, "decision": 0.0} for k in GROUPS}
-    for (name, _), a, b in zip(named, gs, gd):
-        grp = groups[param_group(name)]
-        grp["sampling"] += float(a.double().pow(2).sum())
-        grp["decision"] += float(b.double().pow(2).sum())
-    groups = {k: {s: v ** 0.5 for s, v in d.items()} for k, d in groups.items() if d["sampling"] + d["decision"] > 0}
+    ns, nd, inner, groups = _reductions(named, gs, gd)
     total = (ns ** 2 + nd ** 2 + 2 * inner) ** 0.5
     return Attribution({"sampling": ns, "decision": nd, "total": total}, ns / nd if nd > 0 else float("inf"), inner,
                        inner / (ns * nd) if ns * nd > 0 else 0.0, groups,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import types
 from dataclasses import dataclass, replace
 
 import torch
@@ -195,3 +196,52 @@ def sample_toy(T: int, lengths, z: torch.Tensor, n: int, generator: torch.Genera
 def with_multiplicity_dropped(batch: ToyBatch) -> ToyBatch:
     """The same rows with log_mult = 0 (for tests that break the enumeration on purpose)."""
     return replace(batch, log_mult=torch.zeros_like(batch.log_mult))
+
+
+BOS = 5  # the start token ToyLM sequences begin with (stage 0: position 0 has no prediction)
+VOCAB = 6  # PAD, OK, BAD, STOP, RESAMPLE, BOS
+
+
+class ToyLM(torch.nn.Module):
+    """The toy model as a causal language model over token ids, for numerics.probe.attribute.
+
+    Three parameters z = (theta_s, theta_dC, theta_dW); ``forward(input_ids)`` returns ``.logits`` [B, n, VOCAB]
+    computed from the prefix alone: at an attempt position logit(OK) = theta_s vs BAD; at a decision position the
+    attempt just written is read back from ``input_ids`` and logit(STOP) = theta_dC if it was all OK, -theta_dW
+    otherwise, vs RESAMPLE.  The layout (BOS, attempt 1, decision, attempt 2, ...) follows ``lengths``.  Its
+    log-probabilities equal :func:`token_logprobs` of the same trajectory.
+    """
+
+    def __init__(self, T: int, lengths, z):
+        super().__init__()
+        self.T = check_budget(T)
+        self.lengths = check_lengths(lengths, self.T)
+        self.z = torch.nn.Parameter(check_logits(torch.as_tensor(z, dtype=DTYPE)).clone())
+        self.kinds = []  # the kind of token position 1, 2, ...: ("S", k) or ("D", start of attempt k)
+        pos = 1
+        for k, L in enumerate(self.lengths):
+            self.kinds += [("S", pos)] * L
+            pos += L
+            if k < self.T - 1:
+                self.kinds.append(("D", (pos - L, pos)))
+                pos += 1
+
+    def forward(self, input_ids: torch.Tensor, attention_mask=None):
+        B, n = input_ids.shape
+        zs, zC, zW = self.z
+        off = torch.full((B,), -1e4, dtype=DTYPE)
+        zero = torch.zeros(B, dtype=DTYPE)
+        rows = []
+        for t in range(n):  # logits at t predict the token at t + 1
+            kind = self.kinds[t] if t < len(self.kinds) else ("pad", None)
+            cols = [off] * VOCAB
+            if kind[0] == "S":
+                cols[OK], cols[BAD] = zs.expand(B), zero
+            elif kind[0] == "D":
+                a, b = kind[1]
+                correct = (input_ids[:, a:b] == OK).all(-1)
+                cols[STOP], cols[RESAMPLE] = torch.where(correct, zC, -zW), zero
+            else:
+                cols = [zero] * VOCAB
+            rows.append(torch.stack(cols, -1))
+        return types.SimpleNamespace(logits=torch.stack(rows, 1))

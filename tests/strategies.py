@@ -18,9 +18,9 @@ def logits3():
 
 
 @st.composite
-def budget_and_lengths(draw, max_T: int = 4, max_L: int = 3):
+def budget_and_lengths(draw, max_T: int = 4, max_L: int = 3, min_T: int = 1):
     """A budget T and per-attempt lengths (L_1..L_T)."""
-    T = draw(st.integers(1, max_T))
+    T = draw(st.integers(min_T, max_T))
     lengths = tuple(draw(st.lists(st.integers(1, max_L), min_size=T, max_size=T)))
     return T, lengths
 
@@ -64,3 +64,19 @@ def stage_rows(draw, B_max=4, n_max=8):
             row[-1] = 1
         rows.append(row)
     return rows
+
+
+@st.composite
+def multiplication_episode(draw):
+    """(a, n, x, y, attempts as integers, decisions, T) for one self-correction episode of the §4 task: T attempts
+    at most, each followed by RESAMPLE except the last, which is followed by STOP unless the budget ended it."""
+    a = draw(st.integers(1, 3), label="a")
+    n = draw(st.integers(1, 4), label="n")
+    x = draw(st.integers(10 ** (a - 1) if a > 1 else 0, 10 ** a - 1), label="x")
+    y = draw(st.integers(10 ** (n - 1) if n > 1 else 0, 10 ** n - 1), label="y")
+    T = draw(st.integers(1, 4), label="T")
+    k = draw(st.integers(1, T), label="attempts taken")
+    atts = draw(st.lists(st.integers(0, 10 ** (a + n) - 1), min_size=k, max_size=k), label="attempt values")
+    capped = k == T and draw(st.booleans(), label="budget ended it")
+    decisions = ["RESAMPLE"] * (k - 1) + ([] if capped else ["STOP"])
+    return a, n, x, y, atts, decisions, T

@@ -6,6 +6,8 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from hypothesis import given
+from hypothesis import strategies as st
 
 from numerics import objectives as O
 from numerics.models import ARCHS, build_model, self_correction_batch, with_logps
@@ -141,3 +143,37 @@ def test_probe_on_half_billion_parameter_qwen2_gpu(dtype):
         print(f"{dtype} {obj.name}: params {n_params / 1e9:.3f}B, ||g_s+g_d-g||/||g|| = {rel:.2e}, ratio "
               f"{r.ratio:.3f}, cosine {r.cosine:.4f}")
         assert rel <= rtol
+
+
+@given(data=st.data())
+def test_probe_on_toy_lm_matches_theory(data):
+    """attribute() on the toy model written as a causal LM (numerics.toy.ToyLM), every trajectory enumerated with
+    weight P(tau): the surrogate's per-stage gradients are exactly -dJ/dtheta_stage from theory/ (sampling on
+    theta_s only, decision on (theta_dC, theta_dW) only)."""
+    from numerics import toy as N_
+    from numerics.crosscheck import symbolic_gradients
+
+    from .strategies import budget_and_lengths, logits3
+
+    T, lengths = data.draw(budget_and_lengths(max_T=3, max_L=2, min_T=2), label="T, lengths")  # T>=2: a decision
+    z = data.draw(logits3(), label="logits")
+    tb = N_.enumerate_toy(T, lengths, grouped=False)
+    model = N_.ToyLM(T, lengths, z)
+    B = len(tb)
+    ids = torch.cat([torch.full((B, 1), N_.BOS), tb.tokens], 1)
+    stage = torch.cat([torch.zeros(B, 1, dtype=torch.long), tb.stage], 1)
+    base = LMBatch(ids, torch.ones_like(ids), stage)
+    lp = token_logprobs(model, base).detach()
+    rtol, atol = tolerance(torch.float64)
+    zt = torch.tensor(z, dtype=torch.float64)
+    torch.testing.assert_close(lp[:, 1:] * tb.mask, N_.token_logprobs(tb, zt), rtol=rtol, atol=atol)
+    P = N_.path_probs(tb, zt)
+    R = tb.rewards()
+    batch = LMBatch(ids, torch.ones_like(ids), stage, advantages=R - (P * R).sum(), old_logp=lp, seq_weights=P)
+    obj = O.surrogate(ratio_level="trajectory", clip=None, loss_agg_mode="seq-mean-token-sum")
+    r = attribute(model, batch, obj, keep_grads=True)
+    dJ = torch.from_numpy(symbolic_gradients(T, lengths, z)[0])
+    zero = torch.zeros(1, dtype=torch.float64)
+    torch.testing.assert_close(-r.grads["sampling"][0], torch.cat([dJ[:1], zero, zero]), rtol=rtol, atol=atol)
+    torch.testing.assert_close(-r.grads["decision"][0], torch.cat([zero, dJ[1:]]), rtol=rtol, atol=atol)
+    assert r.norms["sampling"] == pytest.approx(abs(dJ[0].item()), rel=rtol, abs=atol)
