@@ -103,6 +103,30 @@ def cmd_probe(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    from numerics.reproduce import PRESETS
+
+    from . import reproduction
+
+    p = PRESETS[args.preset]
+    total = p.base_steps + 2 * p.sft_steps + p.rl_steps + 4
+    bar = tqdm(total=total, desc=f"reproduce {args.preset}", file=sys.stderr, disable=args.quiet)
+
+    def progress(phase, value):
+        bar.set_postfix_str(f"{phase} {'' if value is None else f'{value:.3f}'}")
+        bar.update()
+
+    try:
+        path = reproduction.reproduce(args.preset, Path(args.out), device=args.device, progress=progress)
+    except (ValueError, RuntimeError) as exc:
+        print(f"dsproof reproduce: {exc}", file=sys.stderr)
+        return 2
+    bar.close()
+    print((path.parent / "table.md").read_text())
+    print(f"wrote {path} (and table.md, figures, checkpoints/ beside it)")
+    return 0
+
+
 def claims_table(ledger_json: Path) -> str:
     """The README's claims-to-evidence table, generated from the ledger."""
     import json
@@ -113,16 +137,36 @@ def claims_table(ledger_json: Path) -> str:
     return "\n".join(rows)
 
 
-def cmd_readme(args) -> int:
-    readme, table = Path(args.readme), claims_table(Path(args.out) / "ledger.json")
-    text = readme.read_text()
-    start, end = "<!-- claims-table:start -->", "<!-- claims-table:end -->"
+def _replace_between(text: str, name: str, body: str) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     if start not in text or end not in text:
-        print(f"{readme} has no {start} ... {end} markers", file=sys.stderr)
-        return 2
+        raise ValueError(f"no {start} ... {end} markers")
     head, rest = text.split(start, 1)
-    readme.write_text(head + start + "\n" + table + "\n" + end + rest.split(end, 1)[1])
-    print(f"updated the claims table in {readme}")
+    return head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1]
+
+
+def reproduction_table() -> str:
+    """The README's reproduction table: table.md of the preset the ledger reads (or a note that none ran)."""
+    from . import reproduction
+
+    found = reproduction.latest_results()
+    if found is None:
+        return "_No reproduction results yet: `dsproof reproduce --preset cpu`._"
+    name, _ = found
+    md = (reproduction.OUT / name / "table.md").read_text().split("\n", 1)[1].strip()
+    return f"Preset `{name}` (the one the ledger reads; `reports/reproduce/{name}/table.md`):\n\n{md}"
+
+
+def cmd_readme(args) -> int:
+    readme = Path(args.readme)
+    try:
+        text = _replace_between(readme.read_text(), "claims-table", claims_table(Path(args.out) / "ledger.json"))
+        text = _replace_between(text, "reproduction-table", reproduction_table())
+    except ValueError as exc:
+        print(f"{readme}: {exc}", file=sys.stderr)
+        return 2
+    readme.write_text(text)
+    print(f"updated the claims and reproduction tables in {readme}")
     return 0
 
 
@@ -143,6 +187,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="do not overwrite the committed executed notebooks/*.ipynb")
     rp.add_argument("--quiet", action="store_true")
     rp.set_defaults(fn=cmd_report)
+    rr = sub.add_parser("reproduce", help="§4 at small scale: base/SFT/SFT-reflect/RL on multiplication, from scratch")
+    rr.add_argument("--preset", default="smoke", choices=["smoke", "cpu", "h100"])
+    rr.add_argument("--out", default="reports/reproduce")
+    rr.add_argument("--device", default=None, help="override the preset's device (cpu, cuda)")
+    rr.add_argument("--quiet", action="store_true")
+    rr.set_defaults(fn=cmd_reproduce)
     rd = sub.add_parser("readme", help="regenerate the README claims table from reports/ledger.json")
     rd.add_argument("--out", default="reports")
     rd.add_argument("--readme", default="README.md")

@@ -36,3 +36,19 @@ def show_claim(claim_id: str) -> ledger.Entry:
     if e.status != "ok":
         raise RuntimeError(f"claim {claim_id} is {e.status}: {e.error or 'an evidence item disagreed'}")
     return e
+
+
+def show_reproduction() -> str | None:
+    """Display the saved reproduction results the ledger reads (table and figures); returns the preset name."""
+    from . import reproduction
+
+    found = reproduction.latest_results()
+    if found is None:
+        display(Markdown("No reproduction results under `reports/reproduce/`: run `dsproof reproduce --preset cpu`."))
+        return None
+    name, _ = found
+    run = reproduction.load_run(reproduction.OUT / name / "results.json")
+    display(Markdown((reproduction.OUT / name / "table.md").read_text()))
+    for fn in reproduction.FIGURES.values():
+        display(fn(run))
+    return name

@@ -69,11 +69,18 @@ def claim(id: str, paper_ref: str, statement: str, assumptions: list[str], noteb
     return wrap
 
 
-def load_all() -> dict[str, Claim]:
-    """Import every module that registers claims."""
-    from . import claims_core, claims_objectives  # noqa: F401
+CLAIM_MODULES = ("claims_core", "claims_objectives", "reproduction")  # the ledger's order: paper order by part
 
-    return REGISTRY
+
+def load_all() -> dict[str, Claim]:
+    """Import every module that registers claims; the claims in CLAIM_MODULES order (then any others), whatever
+    order the modules happened to be imported in."""
+    import importlib
+
+    for m in CLAIM_MODULES:
+        importlib.import_module(f"{__package__}.{m}")
+    rank = {f"{__package__}.{m}": i for i, m in enumerate(CLAIM_MODULES)}
+    return dict(sorted(REGISTRY.items(), key=lambda kv: rank.get(kv[1].check.__module__, len(rank))))
 
 
 @dataclass

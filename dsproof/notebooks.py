@@ -43,7 +43,7 @@ def execute(path: Path, timeout: int = TIMEOUT_S):
     from nbclient import NotebookClient
 
     nb = jupytext.read(path)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(ROOT)}}).execute()
     return nb
 

@@ -56,3 +56,26 @@ def test_readme_table_is_generated_from_the_committed_ledger():
     root = Path(__file__).resolve().parents[1]
     table = cli.claims_table(root / "reports" / "ledger.json")
     assert table in (root / "README.md").read_text(), "README claims table is stale: run `dsproof readme`"
+
+
+def test_readme_reproduction_table_is_generated():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert cli.reproduction_table() in (root / "README.md").read_text(), \
+        "README reproduction table is stale: run `dsproof readme`"
+
+
+def test_readme_markers_missing_is_an_error(tmp_path):
+    p = tmp_path / "R.md"
+    p.write_text("no markers")
+    assert cli.main(["readme", "--readme", str(p)]) == 2
+
+
+def test_committed_ledger_is_current():
+    """reports/ledger.json holds every registered claim (regenerate with `dsproof report` / `dsproof check`)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    ids = [e.id for e in ledger.load(root / "reports" / "ledger.json")]
+    assert ids == list(ledger.load_all()), "reports/ledger.json is stale: run `dsproof report`"

@@ -1,0 +1,226 @@
+"""§4 reproduction: the multiplication task format, the format-constrained policy, the metrics and the §4.2
+prediction against exact expectations, the GRPO advantage, the gain decomposition, and the CPU smoke preset end to
+end (pipeline runs, metrics well-formed; not that RL wins)."""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import given
+
+from dsproof import reproduction as RP
+from dsproof.report import image_is_blank
+from numerics import multiply as M
+from numerics import reproduce as R
+from numerics.tolerances import MC_Z_MAX, TOLERANCES
+from theory import calibration as C_
+from theory import toy as T_
+
+from . import strategies as S
+
+DEC = {"STOP": M.STOP, "RESAMPLE": M.RESAMPLE}
+
+
+def _episode(a, n, x, y, atts, decisions):
+    prompt = M.encode_prompt(x, y, a, n)
+    return M.build_episodes([prompt], [[M.encode_answer(v, a, n) for v in atts]], [[DEC[d] for d in decisions]],
+                            [x * y], [n])
+
+
+@given(S.multiplication_episode())
+def test_episode_layout_and_format(ep_args):
+    a, n, x, y, atts, decisions, T = ep_args
+    ep = _episode(a, n, x, y, atts, decisions)
+    L, P = M.attempt_len(a, n), M.prompt_len(a, n)
+    stage = ep.stage[0].tolist()
+    assert stage[:P] == [0] * P
+    assert stage.count(1) == L * len(atts) and stage.count(2) == len(decisions)
+    assert ep.correct[0] == [v == x * y for v in atts]
+    # every attempt decodes back to its value; decisions sit right after attempts
+    for k, v in enumerate(atts):
+        s = P + k * (L + 1)
+        assert M.decode_answer(ep.input_ids[0, s:s + L].tolist()) == v
+    # the format mask allows every token the episode actually contains (the sampler and the data agree)
+    allowed = M.allowed_tokens(ep.input_ids)
+    n_tok = int(ep.attention_mask[0].sum())
+    nxt = ep.input_ids[0, 1:n_tok]
+    assert allowed[0, torch.arange(n_tok - 1), nxt][P - 1:].all()
+
+
+def test_format_mask_positions():
+    ep = _episode(2, 1, 12, 7, [84], ["STOP"])
+    allowed = M.allowed_tokens(ep.input_ids)[0]
+    P, L = M.prompt_len(2, 1), M.attempt_len(2, 1)
+    digits = set(range(M.DIGIT0, M.DIGIT0 + 10))
+    for t in range(P - 1, P - 1 + L):  # logits at t predict attempt token t+1
+        assert set(allowed[t].nonzero().flatten().tolist()) == digits
+    assert set(allowed[P - 1 + L].nonzero().flatten().tolist()) == {M.STOP, M.RESAMPLE}
+
+
+def test_bad_task_inputs():
+    with pytest.raises(ValueError, match="a >= 1"):
+        M.sample_operands(0, 2, 3, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="more than"):
+        M.encode_answer(10 ** 5, 2, 2)
+    with pytest.raises(ValueError, match="decisions"):
+        M.build_episodes([[M.BOS]], [[[M.DIGIT0]]], [[M.STOP, M.STOP]], [0], [1])
+    with pytest.raises(ValueError, match="kl_type"):
+        R.train_rl(None, None, R.Preset("x", "", 1, (1,), (2,), kl_type="bogus"), None, None)
+    with pytest.raises(ValueError, match="unknown preset"):
+        RP.reproduce("nope")
+
+
+def test_constrained_policy_is_normalised_over_allowed_tokens():
+    p = R.PRESETS["smoke"]
+    model = R.build(p)
+    ep = _episode(1, 2, 7, 31, [217, 210], ["RESAMPLE", "STOP"])
+    logits = model(input_ids=ep.input_ids).logits
+    probs = torch.softmax(logits.double(), -1)
+    allowed = M.allowed_tokens(ep.input_ids)
+    resp = ep.stage[0, 1:] > 0  # logits at t predict token t+1
+    mass = (probs[0, :-1] * allowed[0, :-1]).sum(-1)[resp]
+    torch.testing.assert_close(mass, torch.ones_like(mass), rtol=0, atol=1e-6)
+
+
+def test_generate_respects_format_and_budget():
+    p = R.PRESETS["smoke"]
+    model = R.build(p)
+    prompts, prods = R._prompts(p, 2, 16, np.random.default_rng(1))
+    ep = R.generate(model, prompts, prods, 2, p, torch.Generator().manual_seed(0))
+    for corr, decs in zip(ep.correct, ep.decisions):
+        assert 1 <= len(corr) <= p.T
+        assert all(d == M.RESAMPLE for d in decs[:-1])
+        assert len(decs) == len(corr) or (len(corr) == p.T and len(decs) == p.T - 1)
+        if len(decs) == len(corr):
+            assert decs[-1] == M.STOP
+    assert ((ep.stage > 0) <= (ep.attention_mask > 0)).all()
+
+
+def test_grpo_advantages():
+    r = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+    A = R.grpo_advantages(r, 4)
+    g = r[:4]
+    torch.testing.assert_close(A[:4], (g - g.mean()) / (g.std() + 1e-6))
+    assert (A[4:] == 0).all()
+
+
+def _stats(ps, pdC, pdW, T, N, seed):
+    """N simulated episodes of the §4.2 model (independent attempts) in episode_stats' format."""
+    rng = np.random.default_rng(seed)
+    eps = []
+    for _ in range(N):
+        corr, decs = [], []
+        for k in range(T):
+            c = bool(rng.random() < ps)
+            corr.append(c)
+            if k == T - 1:
+                break
+            stop = rng.random() < (pdC if c else 1 - pdW)
+            decs.append(M.STOP if stop else M.RESAMPLE)
+            if stop:
+                break
+        eps.append((corr, decs))
+    return R.episode_stats(types.SimpleNamespace(correct=[e[0] for e in eps], decisions=[e[1] for e in eps]))
+
+
+def test_metrics_match_exact_expectations():
+    """Monte-Carlo: simulated episodes with known (p_s, p_dC, p_dW): the measured probabilities and the observed
+    accuracy agree with their exact values (the accuracy with theory/'s finite-budget formula) within MC_Z_MAX."""
+    ps, pdC, pdW, T, N = 0.4, 0.8, 0.6, 3, 20000
+    st = _stats(ps, pdC, pdW, T, N, seed=3)
+    m = R.metrics(st, T)
+    exact = float(C_.predicted_accuracy_budget(T).subs({C_.p_s: ps, T_.p_dC: pdC, T_.p_dW: pdW}))
+    s = st.sum(0)
+    for est, true, count in ((m["accuracy"], exact, N), (m["p_s"], ps, N), (m["p_dC"], pdC, s[2]),
+                             (m["p_dW"], pdW, s[4]), (m["p_retry"], ps, s[6])):
+        z = (est - true) / math.sqrt(true * (1 - true) / count)
+        assert abs(z) < MC_Z_MAX, (est, true, z)
+    # and the check can fail: a wrong p_dW (swapped roles) is far outside
+    assert abs((m["p_dW"] - (1 - pdW)) / math.sqrt(pdW * (1 - pdW) / s[4])) > MC_Z_MAX
+
+
+def test_metrics_on_a_hand_made_batch():
+    # (C, STOP) | (W, RESAMPLE, C, STOP) | (W, STOP) | (W, RESAMPLE, W) capped at T=2
+    eps = types.SimpleNamespace(correct=[[True], [False, True], [False], [False, False]],
+                                decisions=[[M.STOP], [M.RESAMPLE, M.STOP], [M.STOP], [M.RESAMPLE]])
+    m = R.metrics(R.episode_stats(eps), 2)
+    assert m["accuracy"] == 2 / 4 and m["p_s"] == 1 / 4
+    assert m["p_dC"] == 2 / 2  # both decisions after a correct attempt were STOP
+    assert m["p_dW"] == 2 / 3  # decisions after a wrong attempt: RESAMPLE, STOP, RESAMPLE (the capped one has none)
+    assert m["p_retry"] == 1 / 2
+
+
+def test_bootstrap_ci_and_paired_difference():
+    st = _stats(0.3, 0.7, 0.5, 3, 400, seed=5)
+    m = R.metrics(st, 3)
+    ci = R.bootstrap_ci(st, 3, 300, seed=0)
+    for k in R.METRIC_KEYS:
+        assert ci[k][0] <= m[k] <= ci[k][1], k
+    same = R.paired_difference(st, st, 3, 200, seed=0)
+    assert all(v == (0.0, 0.0, 0.0) for v in same.values())
+    better = _stats(0.6, 0.7, 0.5, 3, 400, seed=5)
+    d = R.paired_difference(st, better, 3, 300, seed=0)
+    assert d["p_s"][1] > 0 and d["accuracy"][0] == pytest.approx(R.metrics(better, 3)["accuracy"] - m["accuracy"])
+    with pytest.raises(ValueError, match="same shape"):
+        R.paired_difference(st, st[:10], 3, 10, seed=0)
+
+
+def test_gain_decomposition_is_efficient_and_separates_stages():
+    a = dict(p_s=0.3, p_dC=0.8, p_dW=0.4)
+    b = dict(p_s=0.35, p_dC=0.9, p_dW=0.7)
+    g = R.gain_decomposition(a, b, 3)
+    assert math.isclose(g["sampling"] + g["decision"], g["total"], rel_tol=1e-12)
+    only_s = R.gain_decomposition(a, dict(a, p_s=0.5), 3)
+    assert only_s["decision"] == pytest.approx(0, abs=1e-15) and only_s["sampling"] > 0
+    only_d = R.gain_decomposition(a, dict(a, p_dW=0.9), 3)
+    assert only_d["sampling"] == pytest.approx(0, abs=1e-15) and only_d["decision"] > 0
+    f = sp.lambdify((C_.p_s, T_.p_dC, T_.p_dW), C_.predicted_accuracy_budget(3))
+    assert g["total"] == pytest.approx(f(*b.values()) - f(*a.values()), rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    path = RP.reproduce("smoke", out)
+    return out, path
+
+
+def test_smoke_preset_end_to_end(smoke_run):
+    out, path = smoke_run
+    data = json.loads(path.read_text())
+    p = R.PRESETS["smoke"]
+    assert data["status"] == "ok"
+    assert set(data["models"]) == {"base", "sft", "sft-reflect", "rl"}
+    for per_n in data["models"].values():
+        assert set(per_n) == {str(n) for n in p.id_digits + p.ood_digits}
+        for v in per_n.values():
+            for k in R.METRIC_KEYS:
+                x, (lo, hi) = v["metrics"][k], v["ci"][k]
+                assert (math.isnan(x) or 0 <= x <= 1), (k, x)
+                assert math.isnan(x) or lo - 1e-12 <= x <= hi + 1e-12, (k, x, lo, hi)
+    assert len(data["table"]) == 4 * len(p.id_digits + p.ood_digits)
+    assert [r["reward"] for r in data["rl_log"]] and all(0 <= r["reward"] <= 1 for r in data["rl_log"])
+    phases = {a["phase"] for a in data["attribution"]}
+    assert "sft-reflect" in phases
+    assert all(a["ratio"] > 0 and math.isfinite(a["ratio"]) for a in data["attribution"])
+    for f in data["figures"]:
+        assert not image_is_blank(out / "smoke" / f), f
+    assert (out / "smoke" / "table.md").read_text().count("\n|") >= len(data["table"])
+    assert sorted(x.name for x in (out / "smoke" / "checkpoints").iterdir()) == [
+        "base.pt", "rl.pt", "sft-reflect.pt", "sft.pt"]
+
+
+def test_ledger_claim_reads_the_results(smoke_run, monkeypatch):
+    out, _ = smoke_run
+    monkeypatch.setattr(RP, "OUT", out)
+    o = RP.check_empirical()
+    assert o.verdict == "open" and "smoke" in o.summary  # the smoke preset never decides the claim
+    monkeypatch.setattr(RP, "OUT", out / "missing")
+    o = RP.check_empirical()
+    assert o.verdict == "open" and o.evidence[0].kind == "skipped"
