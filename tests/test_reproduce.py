@@ -93,8 +93,12 @@ def test_generate_respects_format_and_budget():
     model = R.build(p)
     prompts, prods = R._prompts(p, 2, 16, np.random.default_rng(1))
     ep = R.generate(model, prompts, prods, 2, p, torch.Generator().manual_seed(0))
-    for corr, decs in zip(ep.correct, ep.decisions):
+    L, P = M.attempt_len(p.a, 2), M.prompt_len(p.a, 2)
+    for i, (corr, decs) in enumerate(zip(ep.correct, ep.decisions)):
         assert 1 <= len(corr) <= p.T
+        assert set(decs) <= {M.STOP, M.RESAMPLE}, decs
+        ids = ep.input_ids[i].tolist()
+        assert all(M.decode_answer(ids[P + k * (L + 1):P + k * (L + 1) + L]) is not None for k in range(len(corr)))
         assert all(d == M.RESAMPLE for d in decs[:-1])
         assert len(decs) == len(corr) or (len(corr) == p.T and len(decs) == p.T - 1)
         if len(decs) == len(corr):
@@ -224,3 +228,24 @@ def test_ledger_claim_reads_the_results(smoke_run, monkeypatch):
     monkeypatch.setattr(RP, "OUT", out / "missing")
     o = RP.check_empirical()
     assert o.verdict == "open" and o.evidence[0].kind == "skipped"
+
+
+def test_h100_preset_layout_runs_on_cpu_at_toy_size(tmp_path):
+    """The h100 preset's task (3 x 3..9 digits, budget 3) end to end on the CPU with every size cut down: the
+    layouts of the longest episodes, the OOD split and the saving all work before a GPU is spent on it."""
+    import dataclasses
+
+    p = dataclasses.replace(R.PRESETS["h100"], device="cpu", hidden=16, layers=1, heads=2, base_steps=3,
+                            sft_steps=2, rl_steps=2, batch=8, rl_prompts=2, group=2, eval_prompts=6, bootstrap=10,
+                            attr_every=1)
+    res, models = R.run(p)
+    assert set(res.models["rl"]) == set(p.id_digits + p.ood_digits) == set(range(3, 10))
+    path = RP.save(res, models, tmp_path / "h100")
+    assert json.loads(path.read_text())["preset"]["a"] == 3
+
+
+@pytest.mark.gpu
+def test_smoke_preset_on_cuda(tmp_path):
+    """The CUDA path of the reproduction (generators, devices) with the smoke preset."""
+    path = RP.reproduce("smoke", tmp_path, device="cuda")
+    assert json.loads(path.read_text())["preset"]["device"] == "cuda"
