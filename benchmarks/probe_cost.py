@@ -1,5 +1,7 @@
 """Probe cost / cost of one plain training step (forward + backward of the same objective), same model and
 batch, measured in one run.  Prints the ratio; asserts nothing.  Target <= 1.8x on GPU at >= 0.5B params.
+Also printed: the ratio against a leaner step (LM head at response positions only, as verl computes it), and the
+probe through full-vocabulary logits at every position (the generic path, used for other architectures).
 
     python benchmarks/probe_cost.py --arch qwen2 --size 0.5b --device cuda --dtype bf16
 """
@@ -15,7 +17,7 @@ import torch
 from numerics import objectives as O
 from numerics.models import build_model, self_correction_batch, with_logps
 from numerics.attribution import stage_split
-from numerics.probe import attribute, token_logprobs
+from numerics.probe import attribute, stage_logprobs, token_logprobs
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp64": torch.float64}
 
@@ -45,18 +47,26 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--attempt", type=int, default=128)
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--override", nargs="*", default=[], metavar="KEY=INT",
+                   help="config fields to replace, e.g. num_hidden_layers=4 hidden_size=256 (a CPU-sized model)")
     a = p.parse_args(argv)
     dtype = DTYPES[a.dtype]
-    model = build_model(a.arch, a.size, dtype=dtype, device=a.device)
+    overrides = {k: int(v) for k, v in (o.split("=", 1) for o in a.override)}
+    model = build_model(a.arch, a.size, dtype=dtype, device=a.device, overrides=overrides)
     batch = with_logps(model, self_correction_batch(model.config.vocab_size, B=a.batch, attempt=a.attempt,
                                                      device=a.device, dtype=torch.float32))
     n_params = sum(p.numel() for p in model.parameters())
     n_tok = int(batch.attention_mask.sum())
-    print(f"{a.arch} {a.size} {a.dtype} on {a.device}: {n_params / 1e6:.1f}M params, {n_tok} tokens")
+    print(f"{a.arch} {a.size} {overrides or ''} {a.dtype} on {a.device}: {n_params / 1e6:.1f}M params, {n_tok} tokens")
     for obj in (O.surrogate(loss_agg_mode="token-mean"), O.kl("k3", "loss")):
         def step():
             model.zero_grad(set_to_none=True)
             obj(token_logprobs(model, batch), batch.token_batch()).backward()
+
+        def step_lean():  # the same step with the LM head applied at response positions only (as verl slices)
+            model.zero_grad(set_to_none=True)
+            parts = stage_logprobs(model, batch)
+            obj(parts["sampling"] + parts["decision"], batch.token_batch()).backward()
 
         def probe():
             attribute(model, batch, obj)
@@ -65,16 +75,17 @@ def main(argv=None):
             stage_split(token_logprobs(model, batch), obj, batch.token_batch(),
                         [p for p in model.parameters() if p.requires_grad])
 
-        step(), probe(), probe_full_logits()  # warm-up
+        step(), step_lean(), probe(), probe_full_logits()  # warm-up
         ts, tp = timed(step, a.device, a.reps), timed(probe, a.device, a.reps)
-        tf = timed(probe_full_logits, a.device, a.reps)
+        tl, tf = timed(step_lean, a.device, a.reps), timed(probe_full_logits, a.device, a.reps)
         mem = ""
         if a.device == "cuda":
             torch.cuda.reset_peak_memory_stats()
             probe()
             mem = f", probe peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
-        print(f"  {obj.name:10s} train step {ts * 1e3:8.1f} ms, probe {tp * 1e3:8.1f} ms, ratio {tp / ts:.2f}x "
-              f"(full-logits path {tf * 1e3:.1f} ms, {tf / ts:.2f}x){mem}")
+        print(f"  {obj.name:10s} train step {ts * 1e3:8.1f} ms, probe {tp * 1e3:8.1f} ms, ratio {tp / ts:.2f}x; "
+              f"vs a step with the head at response positions only ({tl * 1e3:.1f} ms) {tp / tl:.2f}x; "
+              f"probe through full logits {tf * 1e3:.1f} ms, {tf / ts:.2f}x{mem}")
 
 
 if __name__ == "__main__":

@@ -62,3 +62,22 @@ def train_toy(T: int = 4, lengths=1, z0=(0.0, 0.0, 0.0), w: float = 0.05, lr: fl
     settings = dict(T=T, lengths=lengths, z0=list(z0), w=w, lr=lr, steps=steps, ref_every=ref_every)
     return Figure1Run(settings, np.arange(steps), np.array(rec["probs"]), np.array(rec["J"]), np.array(rec["KL"]),
                       np.array(rec["rg"]), np.array(rec["kg"]))
+
+
+def kl_ratio_range(run: Figure1Run) -> tuple[float, float]:
+    """(min, max) over training of the KL term's sampling:decision ratio, reset steps excluded (the KL gradient is
+    exactly 0 when the reference has just been set to the policy)."""
+    keep = run.steps % run.settings["ref_every"] != 0
+    r = Figure1Run.ratio(run.kl_grad)[keep]
+    return float(np.nanmin(r)), float(np.nanmax(r))
+
+
+def sweep(z0s, ws, ref_everys, T: int = 4, lengths=1, steps: int = 300) -> list[dict]:
+    """train_toy over a grid of the settings the paper does not report; per setting the KL ratio's range."""
+    out = []
+    for z0 in z0s:
+        for w in ws:
+            for ref_every in ref_everys:
+                lo, hi = kl_ratio_range(train_toy(T=T, lengths=lengths, z0=z0, w=w, steps=steps, ref_every=ref_every))
+                out.append(dict(z0=tuple(z0), w=w, ref_every=ref_every, kl_min=lo, kl_max=hi))
+    return out

@@ -23,8 +23,10 @@ ARCHS = {
 SIZES = ("tiny", "0.5b")
 
 
-def build_model(arch: str, size: str = "tiny", dtype=torch.float64, device="cpu", seed: int = 0, checkpoint=None):
-    """A causal LM of the named architecture with random weights (or loaded from a local checkpoint path)."""
+def build_model(arch: str, size: str = "tiny", dtype=torch.float64, device="cpu", seed: int = 0, checkpoint=None,
+                overrides: dict | None = None):
+    """A causal LM of the named architecture with random weights (or loaded from a local checkpoint path);
+    ``overrides`` replaces config fields of the named size (e.g. fewer layers for a CPU benchmark)."""
     import transformers
 
     if checkpoint is not None:
@@ -34,7 +36,7 @@ def build_model(arch: str, size: str = "tiny", dtype=torch.float64, device="cpu"
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; expected one of {SIZES}")
     cls, tiny, big = ARCHS[arch]
-    cfg = getattr(transformers, cls)(**(tiny if size == "tiny" else big))
+    cfg = getattr(transformers, cls)(**{**(tiny if size == "tiny" else big), **(overrides or {})})
     cfg._attn_implementation = "sdpa"  # eager attention of Llama/Qwen2 runs its softmax in float32
     torch.manual_seed(seed)
     model = transformers.AutoModelForCausalLM.from_config(cfg, dtype=dtype).to(device)
