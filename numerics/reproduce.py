@@ -68,7 +68,7 @@ PRESETS = {
     "cpu": Preset("cpu", "CPU preset (a few minutes on 2 cores): 2 x {1,2,3}-digit (OOD 4), budget T=3",
                   a=2, id_digits=(1, 2, 3), ood_digits=(4,), T=3, hidden=96, layers=3, heads=4, base_steps=2500,
                   sft_steps=300, rl_steps=150, batch=128, lr=2e-3, rl_lr=1e-4, rl_prompts=16, group=8,
-                  eval_prompts=200, attr_every=20),
+                  eval_prompts=500, attr_every=20),
     "h100": Preset("h100", "GPU preset for one H100 (< 10 min): the paper's 3 x n-digit, n in 3..6 (OOD 7..9), "
                    "budget T=3", a=3, id_digits=(3, 4, 5, 6), ood_digits=(7, 8, 9), T=3, hidden=384, layers=6,
                    heads=6, base_steps=6000, sft_steps=1500, rl_steps=200, batch=256, lr=1e-3, rl_lr=2e-5,
@@ -275,28 +275,31 @@ def train_rl(model, ref, preset: Preset, rng, generator, progress=None) -> tuple
 
 # ------------------------------------------------------------------------------------------- evaluation
 STAT_COLUMNS = ("first correct", "final correct", "decisions after correct", "STOP after correct",
-                "decisions after wrong", "RESAMPLE after wrong", "later attempts", "later attempts correct")
-METRIC_KEYS = ("accuracy", "p_s", "p_dC", "p_dW", "p_retry", "predicted_T", "predicted_inf")
+                "decisions after wrong", "RESAMPLE after wrong", "later attempts", "later attempts correct",
+                "fresh first attempts correct", "fresh first attempts")
+METRIC_KEYS = ("accuracy", "p_s", "p_dC", "p_dW", "p_retry", "pass_at_T", "predicted_T", "predicted_inf")
 
 
 def episode_stats(ep: M.Episodes) -> np.ndarray:
-    """Per episode, the counts of STAT_COLUMNS."""
+    """Per episode, the counts of STAT_COLUMNS (the two 'fresh' columns 0: :func:`evaluate` fills them)."""
     rows = []
     for corr, decs in zip(ep.correct, ep.decisions):
         dC = [d for c, d in zip(corr, decs) if c]
         dW = [d for c, d in zip(corr, decs) if not c]
         rows.append([corr[0], corr[-1], len(dC), sum(d == M.STOP for d in dC), len(dW),
-                     sum(d == M.RESAMPLE for d in dW), len(corr) - 1, sum(corr[1:])])
+                     sum(d == M.RESAMPLE for d in dW), len(corr) - 1, sum(corr[1:]), 0, 0])
     return np.array(rows, dtype=np.float64).reshape(-1, len(STAT_COLUMNS))
 
 
 def _metrics(stats: np.ndarray, T: int) -> np.ndarray:
-    """METRIC_KEYS for stats [..., N, 8] -> [..., 7] (vectorised over bootstrap replicates).
+    """METRIC_KEYS for stats [..., N, 10] -> [..., 8] (vectorised over bootstrap replicates).
 
     accuracy = final attempt correct; p_s = first attempt correct; p_dC = P(STOP | attempt correct) and
     p_dW = P(RESAMPLE | attempt wrong), pooled over the decisions taken; p_retry = accuracy of attempts after the
-    first (the §4.2 model assumes it equals p_s); predicted_T / predicted_inf = theory/'s finite-budget and
-    unlimited-retry formulas at (p_s, p_dC, p_dW).  Undefined ratios are nan."""
+    first (the §4.2 model assumes it equals p_s); pass_at_T = fraction of prompts with at least one correct answer
+    among T fresh, independent first attempts: the accuracy perfect decisions would reach if every retry were a
+    fresh first attempt (the headroom decisions have, pass_at_T - p_s); predicted_T / predicted_inf = theory/'s
+    finite-budget and unlimited-retry formulas at (p_s, p_dC, p_dW).  Undefined ratios are nan."""
     import sympy as sp
 
     from theory import calibration as C_
@@ -309,7 +312,9 @@ def _metrics(stats: np.ndarray, T: int) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         acc, ps = s[..., 1] / N, s[..., 0] / N
         pdC, pdW, pr = s[..., 3] / s[..., 2], s[..., 5] / s[..., 4], s[..., 7] / s[..., 6]
-        return np.stack([acc, ps, pdC, pdW, pr, fT(ps, pdC, pdW) * np.ones_like(ps),
+        fresh = stats[..., 9] > 0
+        pass_T = ((stats[..., 8] > 0) & fresh).sum(-1) / fresh.sum(-1)
+        return np.stack([acc, ps, pdC, pdW, pr, pass_T, fT(ps, pdC, pdW) * np.ones_like(ps),
                          finf(ps, pdC, pdW) * np.ones_like(ps)], -1)
 
 
@@ -328,6 +333,12 @@ def bootstrap_ci(stats: np.ndarray, T: int, reps: int, seed: int, level: float =
     idx = np.random.default_rng(seed).integers(0, len(stats), size=(reps, len(stats)))
     lo, hi = _percentiles(_metrics(stats[idx], T), level)
     return {k: (float(a), float(b)) for k, a, b in zip(METRIC_KEYS, lo, hi)}
+
+
+def diff_level(preset: Preset, alpha: float = 0.05) -> float:
+    """Confidence level of the SFT-reflect -> RL paired differences: Bonferroni over the in-distribution digit
+    counts (a gain is called significant when its interval at this level excludes 0)."""
+    return 1 - alpha / len(preset.id_digits)
 
 
 def paired_difference(stats_a: np.ndarray, stats_b: np.ndarray, T: int, reps: int, seed: int,
@@ -350,24 +361,41 @@ def evaluate(model, preset: Preset, seed: int) -> dict[int, dict]:
         rng = np.random.default_rng(seed + 1000 * n)
         prompts, prods = _prompts(preset, n, preset.eval_prompts, rng)
         st = episode_stats(generate(model, prompts, prods, n, preset, g))
+        fresh = generate(model, [p for p in prompts for _ in range(preset.T)],
+                         [v for v in prods for _ in range(preset.T)], n, preset, g)
+        st[:, 8] = np.array([c[0] for c in fresh.correct], dtype=np.float64).reshape(-1, preset.T).sum(1)
+        st[:, 9] = preset.T
         out[n] = dict(metrics=metrics(st, preset.T), ci=bootstrap_ci(st, preset.T, preset.bootstrap, seed + n),
                       stats=st)
     return out
 
 
+PLAYERS = ("p_s", "p_dC", "p_dW")
+
+
 def gain_decomposition(sft: dict, rl: dict, T: int) -> dict[str, float]:
-    """Shapley split of the §4.2-predicted accuracy change SFT -> RL into the part due to p_s and the part due to
-    the decisions (p_dC, p_dW): the average over both orders of switching one group at a time."""
+    """Shapley split of the §4.2-predicted accuracy change SFT -> RL over the three probabilities (p_s, p_dC,
+    p_dW): each one's marginal change averaged over the 3! orders of switching them from ``sft`` to ``rl`` values.
+    Returns total, one entry per probability, sampling (= p_s) and decision (= p_dC + p_dW); they add up."""
+    import itertools
+
+    import sympy as sp
+
     from theory import calibration as C_
     from theory import toy as T_
 
-    f = lambda ps, dC, dW: float(C_.predicted_accuracy_budget(T).subs({C_.p_s: ps, T_.p_dC: dC, T_.p_dW: dW}))  # noqa: E731
-    a, b = sft, rl
-    base, both = f(a["p_s"], a["p_dC"], a["p_dW"]), f(b["p_s"], b["p_dC"], b["p_dW"])
-    s_only, d_only = f(b["p_s"], a["p_dC"], a["p_dW"]), f(a["p_s"], b["p_dC"], b["p_dW"])
-    sampling = 0.5 * ((s_only - base) + (both - d_only))
-    decision = 0.5 * ((d_only - base) + (both - s_only))
-    return dict(total=both - base, sampling=sampling, decision=decision)
+    f = sp.lambdify((C_.p_s, T_.p_dC, T_.p_dW), C_.predicted_accuracy_budget(T))
+    value = lambda switched: float(f(*[(rl if k in switched else sft)[k] for k in PLAYERS]))  # noqa: E731
+    share = dict.fromkeys(PLAYERS, 0.0)
+    orders = list(itertools.permutations(PLAYERS))
+    for order in orders:
+        done: set = set()
+        for k in order:
+            before = value(done)
+            done = done | {k}
+            share[k] += (value(done) - before) / len(orders)
+    return dict(total=value(set(PLAYERS)) - value(set()), **share, sampling=share["p_s"],
+                decision=share["p_dC"] + share["p_dW"])
 
 
 # ------------------------------------------------------------------------------------------- the run
@@ -432,7 +460,7 @@ def run(preset: Preset, progress=None) -> tuple[RunResult, dict]:
             progress("eval", None)
     for n in preset.id_digits + preset.ood_digits:
         res.diffs[n] = paired_difference(raw["sft-reflect"][n]["stats"], raw["rl"][n]["stats"], preset.T,
-                                         preset.bootstrap, preset.seed + 200 + n)
+                                         preset.bootstrap, preset.seed + 200 + n, level=diff_level(preset))
         a, b = res.models["sft-reflect"][n]["metrics"], res.models["rl"][n]["metrics"]
         if not any(math.isnan(a[k]) or math.isnan(b[k]) for k in ("p_dC", "p_dW")):
             res.gains[n] = gain_decomposition(a, b, preset.T)
@@ -451,5 +479,6 @@ def results_table(res: RunResult) -> list[dict]:
             fmt = lambda k: f"{m[k]:.3f} [{ci[k][0]:.3f}, {ci[k][1]:.3f}]"  # noqa: E731
             rows.append({"model": name, "n": n, "split": "OOD" if n in ood else "ID", "accuracy": fmt("accuracy"),
                          "p_s": fmt("p_s"), "p_dC": fmt("p_dC"), "p_dW": fmt("p_dW"), "p_retry": fmt("p_retry"),
+                         "pass@T": fmt("pass_at_T"),
                          "predicted (T)": fmt("predicted_T"), "predicted (T->oo)": fmt("predicted_inf")})
     return rows

@@ -130,7 +130,9 @@ def _stats(ps, pdC, pdW, T, N, seed):
             if stop:
                 break
         eps.append((corr, decs))
-    return R.episode_stats(types.SimpleNamespace(correct=[e[0] for e in eps], decisions=[e[1] for e in eps]))
+    st = R.episode_stats(types.SimpleNamespace(correct=[e[0] for e in eps], decisions=[e[1] for e in eps]))
+    st[:, 8], st[:, 9] = (rng.random((N, T)) < ps).sum(1), T  # T fresh first attempts per prompt
+    return st
 
 
 def test_metrics_match_exact_expectations():
@@ -142,7 +144,8 @@ def test_metrics_match_exact_expectations():
     exact = float(C_.predicted_accuracy_budget(T).subs({C_.p_s: ps, T_.p_dC: pdC, T_.p_dW: pdW}))
     s = st.sum(0)
     for est, true, count in ((m["accuracy"], exact, N), (m["p_s"], ps, N), (m["p_dC"], pdC, s[2]),
-                             (m["p_dW"], pdW, s[4]), (m["p_retry"], ps, s[6])):
+                             (m["p_dW"], pdW, s[4]), (m["p_retry"], ps, s[6]),
+                             (m["pass_at_T"], 1 - (1 - ps) ** T, N)):
         z = (est - true) / math.sqrt(true * (1 - true) / count)
         assert abs(z) < MC_Z_MAX, (est, true, z)
     # and the check can fail: a wrong p_dW (swapped roles) is far outside
@@ -179,13 +182,14 @@ def test_gain_decomposition_is_efficient_and_separates_stages():
     a = dict(p_s=0.3, p_dC=0.8, p_dW=0.4)
     b = dict(p_s=0.35, p_dC=0.9, p_dW=0.7)
     g = R.gain_decomposition(a, b, 3)
-    assert math.isclose(g["sampling"] + g["decision"], g["total"], rel_tol=1e-12)
-    only_s = R.gain_decomposition(a, dict(a, p_s=0.5), 3)
-    assert only_s["decision"] == pytest.approx(0, abs=1e-15) and only_s["sampling"] > 0
-    only_d = R.gain_decomposition(a, dict(a, p_dW=0.9), 3)
-    assert only_d["sampling"] == pytest.approx(0, abs=1e-15) and only_d["decision"] > 0
+    assert math.isclose(g["p_s"] + g["p_dC"] + g["p_dW"], g["total"], rel_tol=1e-12)
+    assert g["sampling"] == g["p_s"] and math.isclose(g["decision"], g["p_dC"] + g["p_dW"], rel_tol=1e-12)
     f = sp.lambdify((C_.p_s, T_.p_dC, T_.p_dW), C_.predicted_accuracy_budget(3))
     assert g["total"] == pytest.approx(f(*b.values()) - f(*a.values()), rel=1e-12)
+    for moved in R.PLAYERS:  # a player that does not move gets exactly 0 (Shapley's null-player property)
+        only = R.gain_decomposition(a, dict(a, **{moved: b[moved]}), 3)
+        assert only[moved] == pytest.approx(only["total"], rel=1e-12) and only[moved] != 0
+        assert all(only[k] == pytest.approx(0, abs=1e-15) for k in R.PLAYERS if k != moved)
 
 
 @pytest.fixture(scope="module")
