@@ -117,7 +117,8 @@ def cmd_reproduce(args) -> int:
         bar.update()
 
     try:
-        path = reproduction.reproduce(args.preset, Path(args.out), device=args.device, progress=progress)
+        extra = {} if args.seed is None else {"seed": args.seed}
+        path = reproduction.reproduce(args.preset, Path(args.out), device=args.device, progress=progress, **extra)
     except (ValueError, RuntimeError) as exc:
         print(f"dsproof reproduce: {exc}", file=sys.stderr)
         return 2
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     rr.add_argument("--preset", default="smoke", choices=["smoke", "cpu", "h100"])
     rr.add_argument("--out", default="reports/reproduce")
     rr.add_argument("--device", default=None, help="override the preset's device (cpu, cuda)")
+    rr.add_argument("--seed", type=int, default=None,
+                    help="another seed (results go to OUT/<preset>-seed<N>; the ledger reads the default seed)")
     rr.add_argument("--quiet", action="store_true")
     rr.set_defaults(fn=cmd_reproduce)
     rd = sub.add_parser("readme", help="regenerate the README claims table from reports/ledger.json")

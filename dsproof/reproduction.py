@@ -125,7 +125,8 @@ def load_run(path: Path) -> R.RunResult:
 
 
 def reproduce(preset: str, out: Path = OUT, device: str | None = None, progress=None, **overrides) -> Path:
-    """Run a named preset (optionally on another device / with field overrides) and save it under out/<preset>."""
+    """Run a named preset (optionally on another device / with field overrides) and save it under out/<preset>, or
+    out/<preset>-seed<N> when the seed is overridden (the ledger reads the default-seed folder)."""
     import dataclasses
 
     if preset not in R.PRESETS:
@@ -138,7 +139,8 @@ def reproduce(preset: str, out: Path = OUT, device: str | None = None, progress=
         raise RuntimeError(f"preset {preset} runs on {p.device}, but no CUDA device is available "
                            "(pass --device cpu to run it on the CPU, slowly)")
     res, models = R.run(p, progress=progress)
-    return save(res, models, Path(out) / preset)
+    folder = preset if p.seed == R.PRESETS[preset].seed else f"{preset}-seed{p.seed}"
+    return save(res, models, Path(out) / folder)
 
 
 def latest_results() -> tuple[str, dict] | None:
@@ -147,6 +149,52 @@ def latest_results() -> tuple[str, dict] | None:
         if p.exists():
             return name, json.loads(p.read_text())
     return None
+
+
+def _run_evidence(label: str, data: dict) -> tuple[list[Evidence], list[dict], str]:
+    """One saved run's evidence, its significant SFT-reflect -> RL gain cells (their Shapley splits), and its p_dW
+    moves."""
+    ood = set(data["preset"]["ood_digits"])
+    level = 1 - 0.05 / len(data["preset"]["id_digits"])
+    a_, b_ = data["models"]["sft-reflect"], data["models"]["rl"]
+    rows, sig = [], []
+    for n, d in data["diffs"].items():
+        a, b = a_[n]["metrics"], b_[n]["metrics"]
+        est, lo, hi = d["accuracy"]
+        g = data["gains"].get(n)
+        if int(n) not in ood and lo > 0 and g:
+            sig.append(dict(g, cell=f"{label} n={n}"))
+        rows.append(f"n={n}{' (OOD)' if int(n) in ood else ''}: accuracy {a['accuracy']:.3f}->{b['accuracy']:.3f} "
+                    f"(paired diff {est:+.3f} [{lo:+.3f}, {hi:+.3f}]), p_s {a['p_s']:.2f}->{b['p_s']:.2f}, "
+                    f"p_dC {a['p_dC']:.2f}->{b['p_dC']:.2f}, p_dW {a['p_dW']:.2f}->{b['p_dW']:.2f}"
+                    + (f"; predicted gain {g['total']:+.3f} = p_s {g['p_s']:+.3f} + p_dC {g['p_dC']:+.3f} + p_dW "
+                       f"{g['p_dW']:+.3f}" if g else ""))
+    ev = [Evidence("numeric", f"{label}: {data['description']}; seed {data['preset']['seed']}",
+                   f"{data['seconds']['total']:.0f} s; final losses " +
+                   ", ".join(f"{k} {v:.3f}" for k, v in data["final_losses"].items()), ""),
+          Evidence("numeric", f"{label}: SFT-reflect -> RL per digit count (same prompts; paired bootstrap CI at "
+                   f"{level:.1%}, Bonferroni over the in-distribution digit counts) and the Shapley split of the "
+                   "§4.2-predicted gain over p_s, p_dC, p_dW", "; ".join(rows), "")]
+    indep = []
+    for model, per_n in data["models"].items():
+        ps = [v["metrics"]["p_s"] for v in per_n.values()]
+        pr = [v["metrics"]["p_retry"] for v in per_n.values() if v["metrics"]["p_retry"] == v["metrics"]["p_retry"]]
+        if pr:
+            indep.append(f"{model}: p_s {np.mean(ps):.2f} vs p_retry {np.mean(pr):.2f}")
+    ev.append(Evidence("numeric", f"{label}: §4.2 assumes every attempt has accuracy p_s: first-attempt vs "
+                       "later-attempt accuracy, averaged over digit counts", "; ".join(indep), ""))
+    head = ", ".join(f"n={n}: p_s {a_[n]['metrics']['p_s']:.2f}, pass@T {a_[n]['metrics']['pass_at_T']:.2f}"
+                     for n in data["diffs"] if int(n) not in ood)
+    ev.append(Evidence("numeric", f"{label}: SFT-reflect's headroom for decisions, pass@T (at least one of T fresh "
+                       "first attempts correct: the accuracy of perfect decisions with independent retries) vs p_s",
+                       head, ""))
+    calib = [abs(v["metrics"]["accuracy"] - v["metrics"]["predicted_T"]) for per_n in data["models"].values()
+             for v in per_n.values() if v["metrics"]["predicted_T"] == v["metrics"]["predicted_T"]]
+    ev.append(Evidence("numeric", f"{label}: §4.2 finite-budget prediction vs observed accuracy, all models and n",
+                       f"max |observed - predicted| = {max(calib):.3f} over {len(calib)} cells", ""))
+    pdw = ", ".join(f"n={n}: {a_[n]['metrics']['p_dW']:.2f}->{b_[n]['metrics']['p_dW']:.2f}"
+                    for n in data["diffs"] if int(n) not in ood)
+    return ev, sig, pdw
 
 
 @claim("sec4-empirical", "§4, Table 1", "RL's gain over SFT comes mostly from the decision part (p_dW: resampling "
@@ -158,7 +206,7 @@ def latest_results() -> tuple[str, dict] | None:
         "'decision part' = p_dC + p_dW",
         "a gain counts only where the paired bootstrap CI (same prompts for both models) at 1 - 0.05/k, k = number "
         "of in-distribution digit counts (Bonferroni), excludes 0",
-        "reads the saved results of the most informative preset run (h100 > cpu > smoke); never trains"],
+        "pooled over every saved seed of the most informative preset run (h100 > cpu > smoke); never trains"],
        notebook="07_reproduction")
 def check_empirical() -> Outcome:
     found = latest_results()
@@ -167,64 +215,32 @@ def check_empirical() -> Outcome:
                                          "run `dsproof reproduce --preset cpu` (or h100 on a GPU)")],
                        "Not measured: no reproduction has been run.")
     name, data = found
-    ev = [Evidence("numeric", f"preset {name}: {data['description']}",
-                   f"{data['seconds']['total']:.0f} s; final losses " +
-                   ", ".join(f"{k} {v:.3f}" for k, v in data["final_losses"].items()), "")]
-    ood = set(data["preset"]["ood_digits"])
-    a_, b_ = data["models"]["sft-reflect"], data["models"]["rl"]
-    rows, sig = [], []
-    for n, d in data["diffs"].items():
-        a, b = a_[n]["metrics"], b_[n]["metrics"]
-        est, lo, hi = d["accuracy"]
-        if int(n) not in ood and lo > 0:
-            sig.append(n)
-        g = data["gains"].get(n)
-        rows.append(f"n={n}{' (OOD)' if int(n) in ood else ''}: accuracy {a['accuracy']:.3f}->{b['accuracy']:.3f} "
-                    f"(paired diff {est:+.3f} [{lo:+.3f}, {hi:+.3f}]), p_s {a['p_s']:.2f}->{b['p_s']:.2f}, "
-                    f"p_dC {a['p_dC']:.2f}->{b['p_dC']:.2f}, p_dW {a['p_dW']:.2f}->{b['p_dW']:.2f}"
-                    + (f"; predicted gain {g['total']:+.3f} = p_s {g['p_s']:+.3f} + p_dC {g['p_dC']:+.3f} + p_dW "
-                       f"{g['p_dW']:+.3f}" if g else ""))
-    ev.append(Evidence("numeric", "SFT-reflect -> RL per digit count (same prompts; paired bootstrap CI at "
-                       f"{1 - 0.05 / len(data['preset']['id_digits']):.1%}, Bonferroni over the in-distribution "
-                       "digit counts) and the Shapley split of the §4.2-predicted gain over p_s, p_dC, p_dW",
-                       "; ".join(rows), ""))
-    indep = []
-    for model, per_n in data["models"].items():
-        ps = [v["metrics"]["p_s"] for v in per_n.values()]
-        pr = [v["metrics"]["p_retry"] for v in per_n.values() if v["metrics"]["p_retry"] == v["metrics"]["p_retry"]]
-        if pr:
-            indep.append(f"{model}: p_s {np.mean(ps):.2f} vs p_retry {np.mean(pr):.2f}")
-    ev.append(Evidence("numeric", "§4.2 assumes every attempt has accuracy p_s: first-attempt vs later-attempt "
-                       "accuracy, averaged over digit counts", "; ".join(indep), ""))
-    head = ", ".join(f"n={n}: p_s {a_[n]['metrics']['p_s']:.2f}, pass@T {a_[n]['metrics']['pass_at_T']:.2f}"
-                     for n in data["diffs"] if int(n) not in ood)
-    ev.append(Evidence("numeric", "SFT-reflect: headroom for decisions, pass@T (at least one of T fresh first "
-                       "attempts correct: the accuracy of perfect decisions with independent retries) vs p_s", head,
-                       ""))
-    calib = [abs(v["metrics"]["accuracy"] - v["metrics"]["predicted_T"]) for per_n in data["models"].values()
-             for v in per_n.values() if v["metrics"]["predicted_T"] == v["metrics"]["predicted_T"]]
-    ev.append(Evidence("numeric", "§4.2 finite-budget prediction vs observed accuracy, all models and n",
-                       f"max |observed - predicted| = {max(calib):.3f} over {len(calib)} cells", ""))
-    pdw = ", ".join(f"n={n}: {a_[n]['metrics']['p_dW']:.2f}->{b_[n]['metrics']['p_dW']:.2f}"
-                    for n in data["diffs"] if int(n) not in ood)
+    runs = [(name, data)] + [(p.parent.name, json.loads(p.read_text()))
+                             for p in sorted(OUT.glob(f"{name}-seed*/results.json"))]
+    ev, sig, moves = [], [], []
+    for label, d in runs:
+        e, s_, pdw = _run_evidence(label, d)
+        ev += e
+        sig += s_
+        moves.append(f"{label}: {pdw}")
     if name == "smoke":
         return Outcome("open", ev, "Only the smoke preset has been run: it checks the pipeline; its models are too "
                        "small and briefly trained to test the claim.")
-    level = 1 - 0.05 / len(data["preset"]["id_digits"])
+    seeds = f"{len(runs)} seed{'s' if len(runs) > 1 else ''} of preset {name}"
     if not sig:
-        return Outcome("open", ev, f"Preset {name}: RL's accuracy gain over SFT-reflect is not significant for any "
-                       f"in-distribution digit count (paired {level:.1%} CIs, Bonferroni, include 0), so there is no "
-                       f"gain to attribute. RL moved p_dW ({pdw}); this model's retries are far less accurate than "
-                       "its first attempts (p_retry << p_s), so resampling pays little. Small-scale only; the h100 "
-                       "preset (3 x n digits) has not been run.")
-    g = {k: sum(data["gains"][n][k] for n in sig) for k in ("p_s", "p_dC", "p_dW", "total")}
+        return Outcome("open", ev, f"{seeds}: RL's accuracy gain over SFT-reflect is not significant for any "
+                       "in-distribution digit count (paired Bonferroni CIs include 0), so there is no gain to "
+                       f"attribute. p_dW under RL: {'; '.join(moves)}. Small-scale proxy; the h100 preset "
+                       "(3 x n digits) has not been run.")
+    g = {k: sum(c[k] for c in sig) for k in ("p_s", "p_dC", "p_dW", "total")}
     dec = g["p_dC"] + g["p_dW"]
     share = dec / (abs(g["p_s"]) + abs(dec)) if abs(g["p_s"]) + abs(dec) > 0 else float("nan")
     verdict = "holds-under-assumptions" if share > 0.5 else "refuted"
-    via = ("through p_dW (resampling when wrong), the paper's mechanism" if g["p_dW"] > g["p_dC"] else
-           f"through p_dC (stopping when right, {g['p_dC']:+.3f}) while p_dW's part is {g['p_dW']:+.3f}: not the "
-           "paper's mechanism (resampling when wrong)")
-    return Outcome(verdict, ev, f"Preset {name}: where RL significantly beats SFT-reflect (n = {', '.join(sig)}; "
-                   f"paired {level:.1%} CI, Bonferroni) the decision part carries {share:.0%} of the §4.2-predicted "
-                   f"gain ({dec:+.3f} vs sampling {g['p_s']:+.3f}), {via}. p_dW under RL: {pdw}. A small model from "
-                   "scratch whose retries are rarely right (p_retry << p_s): a proxy, not the paper's setting.")
+    return Outcome(verdict, ev, f"{seeds}: where RL significantly beats SFT-reflect ({', '.join(c['cell'] for c in sig)}"
+                   f"; paired Bonferroni CIs) the §4.2-predicted gain splits into p_s {g['p_s']:+.3f}, p_dC "
+                   f"{g['p_dC']:+.3f}, p_dW {g['p_dW']:+.3f}: the decision part carries {share:.0%}"
+                   + (", as the paper says" if share > 0.5 else ", so RL's gain came mostly from sampling") +
+                   f"; p_dW {'rose' if g['p_dW'] > 0 else 'fell or stayed'} where it counted (p_dW under RL: "
+                   f"{'; '.join(moves)}). A counterexample in a small-scale proxy, not the paper's setting: a model "
+                   "trained from scratch, where reflection-SFT can teach the model to open with a wrong attempt "
+                   "(compare p_s with p_retry) and RL gains by removing that; the h100 preset has not been run.")

@@ -253,3 +253,11 @@ def test_smoke_preset_on_cuda(tmp_path):
     """The CUDA path of the reproduction (generators, devices) with the smoke preset."""
     path = RP.reproduce("smoke", tmp_path, device="cuda")
     assert json.loads(path.read_text())["preset"]["device"] == "cuda"
+
+
+def test_other_seed_goes_to_its_own_folder_and_into_the_claim(smoke_run, monkeypatch):
+    out, _ = smoke_run
+    path = RP.reproduce("smoke", out, seed=3)
+    assert path.parent.name == "smoke-seed3" and json.loads(path.read_text())["preset"]["seed"] == 3
+    monkeypatch.setattr(RP, "OUT", out)
+    assert any("seed 3" in e.description for e in RP.check_empirical().evidence)
