@@ -51,7 +51,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from . import figures, ledger, notebooks, report
+    from . import figures, ledger, notebooks, report, reproduction
 
     out = Path(args.out)
     if args.ledger:
@@ -62,6 +62,7 @@ def cmd_report(args) -> int:
     bar = tqdm(total=len(figures.FIGURES), desc="figures", file=sys.stderr, disable=args.quiet)
     figs = figures.save_all(out / "figures", progress=lambda _: bar.update())
     bar.close()
+    reproduction.redraw(out / "reproduce")
     pages = {}
     if not args.skip_notebooks:
         srcs = notebooks.sources()

@@ -38,9 +38,11 @@ def figure_metrics(res: R.RunResult) -> plt.Figure:
         for n in res.preset["ood_digits"]:
             ax.axvspan(n - 0.5, n + 0.5, color="grey", alpha=0.12, lw=0)
         ax.set_title(k)
-        ax.set_xlabel(f"n (digits of the second factor; a = {res.preset['a']}); grey: OOD")
+        ax.set_xlabel("n")
         ax.set_ylim(-0.03, 1.03)
     axes[0].legend(fontsize=8)
+    fig.suptitle(f"{res.preset['a']} x n-digit multiplication, budget T = {res.preset['T']}, seed "
+                 f"{res.preset['seed']}; grey: out of distribution", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -87,18 +89,33 @@ def figure_attribution(res: R.RunResult) -> plt.Figure:
 FIGURES = {"metrics": figure_metrics, "calibration": figure_calibration, "attribution": figure_attribution}
 
 
+def _draw(res: R.RunResult, out: Path) -> list[str]:
+    names = []
+    for name, fn in FIGURES.items():
+        fig = fn(res)
+        fig.savefig(out / f"{name}.png", dpi=80)
+        plt.close(fig)
+        names.append(f"{name}.png")
+    return names
+
+
+def redraw(out: Path = OUT) -> list[Path]:
+    """Redraw the figures of every saved run from its results.json (``dsproof report`` calls this, so saved runs
+    always use the current figure code)."""
+    done = []
+    for p in sorted(Path(out).glob("*/results.json")):
+        _draw(load_run(p), p.parent)
+        done.append(p.parent)
+    return done
+
+
 def save(res: R.RunResult, models: dict, out: Path) -> Path:
     """Write results.json, table.md, the figures and the checkpoints (``checkpoints/*.pt``, git-ignored)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "checkpoints").mkdir(exist_ok=True)
     for name, m in models.items():
         torch.save(m.model.state_dict(), out / "checkpoints" / f"{name}.pt")
-    figs = []
-    for name, fn in FIGURES.items():
-        fig = fn(res)
-        fig.savefig(out / f"{name}.png", dpi=80)
-        plt.close(fig)
-        figs.append(f"{name}.png")
+    figs = _draw(res, out)
     table = R.results_table(res)
     data = dict(status="ok", description=res.preset["description"], preset=res.preset, table=table,
                 models={k: {str(n): v for n, v in d.items()} for k, d in res.models.items()},
