@@ -63,7 +63,6 @@ def cmd_report(args) -> int:
     figs = figures.save_all(out / "figures", progress=lambda _: bar.update())
     bar.close()
     reproduction.redraw(out / "reproduce")
-    pages = {}
     if not args.skip_notebooks:
         srcs = notebooks.sources()
         bar = tqdm(total=len(srcs), desc="notebooks", file=sys.stderr, disable=args.quiet)

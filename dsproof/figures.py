@@ -10,11 +10,9 @@ from typing import Callable
 
 import matplotlib.pyplot as plt  # no backend forced: Agg without a display, inline in a notebook kernel
 import numpy as np
-import sympy as sp
 
 from numerics.figure1 import Figure1Run, train_toy
 from theory import calibration as C_
-from theory import toy as T_
 
 FIG1_SETTINGS = dict(T=4, w=0.05, steps=300, ref_every=50)
 
@@ -68,13 +66,12 @@ def ratio_vs_length(Ls=(1, 2, 4, 8, 16)) -> plt.Figure:
 
 def calibration(ps: float = 0.2, pdC: float = 0.95) -> plt.Figure:
     """§4.2: predicted accuracy as a function of p_dW, unlimited retries vs a budget of T attempts."""
-    f_inf = sp.lambdify((C_.p_s, T_.p_dC, T_.p_dW), C_.predicted_accuracy())
-    f_T = sp.lambdify((C_.T_sym, C_.p_s, T_.p_dC, T_.p_dW), C_.predicted_accuracy_budget())
     x = np.linspace(0.0, 0.95, 96)
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(x, f_inf(ps, pdC, x), "k-", lw=2, label="§4.2 formula (T -> oo)")
+    ax.plot(x, C_.predicted_accuracy_numeric(None)(ps, pdC, x), "k-", lw=2, label="§4.2 formula (T -> oo)")
     for i, T in enumerate((1, 2, 4, 8)):
-        ax.plot(x, f_T(T, ps, pdC, x), "--", color=f"C{i}", label=f"budget T = {T}")
+        ax.plot(x, C_.predicted_accuracy_numeric(T)(ps, pdC, x) * np.ones_like(x), "--", color=f"C{i}",
+                label=f"budget T = {T}")
     ax.set_xlabel("p_{d|W}  (RESAMPLE when wrong)")
     ax.set_ylabel("predicted accuracy")
     ax.set_title(f"p_s = {ps}, p_dC = {pdC}")

@@ -98,9 +98,7 @@ def token_logprobs(model, batch: LMBatch) -> torch.Tensor:
     if logits is None:
         raise TypeError(f"the model's output {type(out).__name__} has no .logits: attribute() needs a causal LM "
                         "returning logits [B, n, V]")
-    lp = torch.log_softmax(logits[:, :-1].float() if logits.dtype == torch.bfloat16 else logits[:, :-1], dim=-1)
-    tok = lp.gather(-1, batch.input_ids[:, 1:, None]).squeeze(-1)
-    return torch.nn.functional.pad(tok, (1, 0))
+    return torch.nn.functional.pad(_gather_logprob(logits[:, :-1], batch.input_ids[:, 1:]), (1, 0))
 
 
 #: HF model types whose logits are exactly lm_head(base_model(...).last_hidden_state) (no soft-capping, no scale)

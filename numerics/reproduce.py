@@ -300,15 +300,11 @@ def _metrics(stats: np.ndarray, T: int) -> np.ndarray:
     among T fresh, independent first attempts: the accuracy perfect decisions would reach if every retry were a
     fresh first attempt (the headroom decisions have, pass_at_T - p_s); predicted_T / predicted_inf = theory/'s
     finite-budget and unlimited-retry formulas at (p_s, p_dC, p_dW).  Undefined ratios are nan."""
-    import sympy as sp
-
-    from theory import calibration as C_
-    from theory import toy as T_
+    from theory.calibration import predicted_accuracy_numeric
 
     s = stats.sum(-2)
     N = stats.shape[-2]
-    fT = sp.lambdify((C_.p_s, T_.p_dC, T_.p_dW), C_.predicted_accuracy_budget(T))
-    finf = sp.lambdify((C_.p_s, T_.p_dC, T_.p_dW), C_.predicted_accuracy())
+    fT, finf = predicted_accuracy_numeric(T), predicted_accuracy_numeric(None)
     with np.errstate(divide="ignore", invalid="ignore"):
         acc, ps = s[..., 1] / N, s[..., 0] / N
         pdC, pdW, pr = s[..., 3] / s[..., 2], s[..., 5] / s[..., 4], s[..., 7] / s[..., 6]
@@ -379,12 +375,9 @@ def gain_decomposition(sft: dict, rl: dict, T: int) -> dict[str, float]:
     Returns total, one entry per probability, sampling (= p_s) and decision (= p_dC + p_dW); they add up."""
     import itertools
 
-    import sympy as sp
+    from theory.calibration import predicted_accuracy_numeric
 
-    from theory import calibration as C_
-    from theory import toy as T_
-
-    f = sp.lambdify((C_.p_s, T_.p_dC, T_.p_dW), C_.predicted_accuracy_budget(T))
+    f = predicted_accuracy_numeric(T)
     value = lambda switched: float(f(*[(rl if k in switched else sft)[k] for k in PLAYERS]))  # noqa: E731
     share = dict.fromkeys(PLAYERS, 0.0)
     orders = list(itertools.permutations(PLAYERS))

@@ -1,8 +1,6 @@
 """numerics.objectives: practised forms against the symbolic derivations, the practice.md table and the
 known results for KL estimators."""
 
-import math
-
 import numpy as np
 import pytest
 import torch

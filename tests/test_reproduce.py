@@ -18,7 +18,7 @@ from dsproof import reproduction as RP
 from dsproof.report import image_is_blank
 from numerics import multiply as M
 from numerics import reproduce as R
-from numerics.tolerances import MC_Z_MAX, TOLERANCES
+from numerics.tolerances import MC_Z_MAX
 from theory import calibration as C_
 from theory import toy as T_
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from .toy import p_dC, p_dW, q
@@ -45,4 +47,14 @@ def budget_limit():
     return sp.simplify(lim.subs(c, 1 / b - 1).subs({a: p_s * p_dC, b: continue_probability()}))
 
 
-__all__ = ["p_s", "q", "predicted_accuracy", "predicted_accuracy_budget", "budget_limit", "continue_probability"]
+@functools.lru_cache(maxsize=None)
+def predicted_accuracy_numeric(T: int | None = None):
+    """numpy function f(p_s, p_dC, p_dW) of the finite-budget formula with budget ``T``, or of the §4.2
+    unlimited-retry formula when ``T`` is None; lambdified once per T (the reproduction evaluates it per
+    bootstrap replicate)."""
+    expr = predicted_accuracy() if T is None else predicted_accuracy_budget(T)
+    return sp.lambdify((p_s, p_dC, p_dW), expr, "numpy")
+
+
+__all__ = ["p_s", "q", "predicted_accuracy", "predicted_accuracy_budget", "budget_limit", "continue_probability",
+           "predicted_accuracy_numeric"]

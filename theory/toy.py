@@ -182,7 +182,7 @@ class ToyModel:
         total = 0
         for t in range(1, self.T + 1):
             for wrong in itertools.product(*[range(self.lengths[k] + 1) for k in range(t)]):
-                mult, logp, logr, prob = 1, 0, 0, 1
+                mult, logr, prob = 1, 0, 1
                 outcomes = []
                 for k, n in enumerate(wrong):
                     L = self.lengths[k]
