@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     rr.add_argument("--out", default="reports/reproduce")
     rr.add_argument("--device", default=None, help="override the preset's device (cpu, cuda)")
     rr.add_argument("--seed", type=int, default=None,
-                    help="another seed (results go to OUT/<preset>-seed<N>; the ledger reads the default seed)")
+                    help="another seed (results go to OUT/<preset>-seed<N>; the ledger pools every saved seed of a preset)")
     rr.add_argument("--quiet", action="store_true")
     rr.set_defaults(fn=cmd_reproduce)
     rd = sub.add_parser("readme", help="regenerate the README claims table from reports/ledger.json")

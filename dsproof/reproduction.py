@@ -143,7 +143,7 @@ def load_run(path: Path) -> R.RunResult:
 
 def reproduce(preset: str, out: Path = OUT, device: str | None = None, progress=None, **overrides) -> Path:
     """Run a named preset (optionally on another device / with field overrides) and save it under out/<preset>, or
-    out/<preset>-seed<N> when the seed is overridden (the ledger reads the default-seed folder)."""
+    out/<preset>-seed<N> when the seed is overridden (the ledger pools the default-seed folder with these)."""
     import dataclasses
 
     if preset not in R.PRESETS:

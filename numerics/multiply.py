@@ -156,3 +156,13 @@ class FormatConstrained(torch.nn.Module):
         out = self.model(input_ids=input_ids, attention_mask=attention_mask)
         logits = out.logits.masked_fill(~allowed_tokens(input_ids), MASK_VALUE)
         return types.SimpleNamespace(logits=logits)
+
+    @torch.no_grad()
+    def next_logits(self, input_ids: torch.Tensor, cache=None):
+        """Masked logits of the next token after ``input_ids`` [B, n] (unpadded), and the updated key/value cache:
+        pass the cache back with the sequence one token longer, and only the new token runs through the model.
+        Equal (to rounding) to ``forward(input_ids).logits[:, -1]``."""
+        new = input_ids if cache is None else input_ids[:, cache.get_seq_length():]
+        out = self.model(input_ids=new, past_key_values=cache, use_cache=True)
+        logits = out.logits[:, -1].masked_fill(~allowed_tokens(input_ids)[:, -1], MASK_VALUE)
+        return logits, out.past_key_values

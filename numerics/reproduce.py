@@ -58,6 +58,7 @@ class Preset:
     attr_every: int = 10  # attribution probe every k optimiser steps (SFT-reflect and RL)
     seed: int = 0
     device: str = "cpu"
+    matmul_precision: str = "highest"  # torch.set_float32_matmul_precision during the run ("high": TF32 on CUDA)
 
 
 PRESETS = {
@@ -72,7 +73,7 @@ PRESETS = {
     "h100": Preset("h100", "GPU preset for one H100 (< 10 min): the paper's 3 x n-digit, n in 3..6 (OOD 7..9), "
                    "budget T=3", a=3, id_digits=(3, 4, 5, 6), ood_digits=(7, 8, 9), T=3, hidden=384, layers=6,
                    heads=6, base_steps=6000, sft_steps=1500, rl_steps=200, batch=256, lr=1e-3, rl_lr=2e-5,
-                   rl_prompts=32, group=16, eval_prompts=500, attr_every=50, device="cuda"),
+                   rl_prompts=32, group=16, eval_prompts=500, attr_every=50, device="cuda", matmul_precision="high"),
 }
 KL_TYPES = {"low_var_kl": ("k3", 10.0), "kl": ("k1", None), "mse": ("k2", None), "none": (None, None)}
 
@@ -100,16 +101,17 @@ def _prompts(preset: Preset, n: int, count: int, rng):
 @torch.no_grad()
 def generate(model, prompts: list[list[int]], products: list[int], n: int, preset: Preset,
              generator: torch.Generator) -> M.Episodes:
-    """Sample one episode per prompt from the (format-constrained) policy at temperature 1; all prompts have the
-    same digit count n, so they share one layout."""
+    """Sample one episode per prompt from the (format-constrained) policy at temperature 1, decoding with a
+    key/value cache; all prompts have the same digit count n, so they share one layout (no padding)."""
     L = M.attempt_len(preset.a, n)
     ids = torch.tensor(prompts, dtype=torch.long, device=preset.device)
     B = ids.shape[0]
     was_training = model.training
     model.eval()
+    cache = None
     for _ in range(preset.T * (L + 1) - 1):
-        logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[:, -1].float()
-        nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
+        logits, cache = model.next_logits(ids, cache)
+        nxt = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=generator)
         ids = torch.cat([ids, nxt], 1)
     model.train(was_training)
     resp = ids[:, len(prompts[0]):].tolist()
@@ -407,6 +409,15 @@ class RunResult:
 def run(preset: Preset, progress=None) -> tuple[RunResult, dict]:
     """Train base -> sft / sft-reflect -> rl and evaluate all four.  Returns the results and the models
     (dsproof.reproduction saves them)."""
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(preset.matmul_precision)
+    try:
+        return _run(preset, progress)
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+def _run(preset: Preset, progress) -> tuple[RunResult, dict]:
     import copy
 
     torch.manual_seed(preset.seed)
