@@ -67,10 +67,13 @@ def encode_answer(v: int, a: int, n: int) -> list[int]:
 
 def decode_answer(tokens) -> int | None:
     """The integer an attempt's tokens spell (None if a token is not a digit)."""
-    ds = [int(t) - DIGIT0 for t in tokens]
-    if any(not 0 <= d <= 9 for d in ds):
-        return None
-    return int("".join(str(d) for d in reversed(ds)))
+    v = 0
+    for t in reversed(tokens):  # most significant digit first
+        d = int(t) - DIGIT0
+        if not 0 <= d <= 9:
+            return None
+        v = 10 * v + d
+    return v
 
 
 def wrong_answer(v: int, a: int, n: int, rng: np.random.Generator) -> int:

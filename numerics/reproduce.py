@@ -279,7 +279,8 @@ def train_rl(model, ref, preset: Preset, rng, generator, progress=None) -> tuple
 STAT_COLUMNS = ("first correct", "final correct", "decisions after correct", "STOP after correct",
                 "decisions after wrong", "RESAMPLE after wrong", "later attempts", "later attempts correct",
                 "fresh first attempts correct", "fresh first attempts")
-METRIC_KEYS = ("accuracy", "p_s", "p_dC", "p_dW", "p_retry", "pass_at_T", "predicted_T", "predicted_inf")
+METRIC_KEYS = ("accuracy", "p_s", "p_dC", "p_dW", "p_retry", "pass_at_T", "predicted_T", "predicted_inf",
+               "predicted_T_retry")
 
 
 def episode_stats(ep: M.Episodes) -> np.ndarray:
@@ -301,19 +302,23 @@ def _metrics(stats: np.ndarray, T: int) -> np.ndarray:
     first (the §4.2 model assumes it equals p_s); pass_at_T = fraction of prompts with at least one correct answer
     among T fresh, independent first attempts: the accuracy perfect decisions would reach if every retry were a
     fresh first attempt (the headroom decisions have, pass_at_T - p_s); predicted_T / predicted_inf = theory/'s
-    finite-budget and unlimited-retry formulas at (p_s, p_dC, p_dW).  Undefined ratios are nan."""
+    finite-budget and unlimited-retry formulas at (p_s, p_dC, p_dW); predicted_T_retry = the finite-budget
+    formula with the retries' own accuracy (theory.calibration.predicted_accuracy_retry at p_retry, taken as p_s
+    where no retry was made: then it carries no weight).  Undefined ratios are nan."""
     from theory.calibration import predicted_accuracy_numeric
 
     s = stats.sum(-2)
     N = stats.shape[-2]
     fT, finf = predicted_accuracy_numeric(T), predicted_accuracy_numeric(None)
+    fR = predicted_accuracy_numeric(T, retry=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         acc, ps = s[..., 1] / N, s[..., 0] / N
         pdC, pdW, pr = s[..., 3] / s[..., 2], s[..., 5] / s[..., 4], s[..., 7] / s[..., 6]
         fresh = stats[..., 9] > 0
         pass_T = ((stats[..., 8] > 0) & fresh).sum(-1) / fresh.sum(-1)
-        return np.stack([acc, ps, pdC, pdW, pr, pass_T, fT(ps, pdC, pdW) * np.ones_like(ps),
-                         finf(ps, pdC, pdW) * np.ones_like(ps)], -1)
+        ones = np.ones_like(ps)
+        return np.stack([acc, ps, pdC, pdW, pr, pass_T, fT(ps, pdC, pdW) * ones, finf(ps, pdC, pdW) * ones,
+                         fR(ps, np.where(np.isnan(pr), ps, pr), pdC, pdW) * ones], -1)
 
 
 def metrics(stats: np.ndarray, T: int) -> dict[str, float]:
@@ -368,28 +373,39 @@ def evaluate(model, preset: Preset, seed: int) -> dict[int, dict]:
     return out
 
 
-PLAYERS = ("p_s", "p_dC", "p_dW")
+PLAYERS = ("p_s", "p_dC", "p_dW")  # the §4.2 model
+RETRY_PLAYERS = ("p_s", "p_retry", "p_dC", "p_dW")  # the same with the retries' own accuracy
+SAMPLING_PLAYERS = ("p_s", "p_retry")
 
 
-def gain_decomposition(sft: dict, rl: dict, T: int) -> dict[str, float]:
-    """Shapley split of the §4.2-predicted accuracy change SFT -> RL over the three probabilities (p_s, p_dC,
-    p_dW): each one's marginal change averaged over the 3! orders of switching them from ``sft`` to ``rl`` values.
-    Returns total, one entry per probability, sampling (= p_s) and decision (= p_dC + p_dW); they add up."""
+def gain_decomposition(sft: dict, rl: dict, T: int, players: tuple[str, ...] = PLAYERS) -> dict[str, float]:
+    """Shapley split of the predicted accuracy change SFT -> RL over the model's probabilities: each one's
+    marginal change averaged over the orders of switching them from ``sft`` to ``rl`` values.  ``PLAYERS``: the
+    §4.2 finite-budget formula at (p_s, p_dC, p_dW); ``RETRY_PLAYERS``: predicted_accuracy_retry at (p_s,
+    p_retry, p_dC, p_dW), p_retry taken as p_s where it is undefined (no retry made).  Returns total, one entry
+    per probability, sampling (p_s + p_retry) and decision (p_dC + p_dW); they add up."""
     import itertools
 
     from theory.calibration import predicted_accuracy_numeric
 
-    f = predicted_accuracy_numeric(T)
-    value = lambda switched: float(f(*[(rl if k in switched else sft)[k] for k in PLAYERS]))  # noqa: E731
-    share = dict.fromkeys(PLAYERS, 0.0)
-    orders = list(itertools.permutations(PLAYERS))
+    if tuple(players) not in (PLAYERS, RETRY_PLAYERS):
+        raise ValueError(f"players must be {PLAYERS} or {RETRY_PLAYERS}, got {players}")
+    f = predicted_accuracy_numeric(T, retry="p_retry" in players)
+
+    def prob(m: dict, k: str) -> float:
+        return m["p_s"] if k == "p_retry" and math.isnan(m["p_retry"]) else m[k]
+
+    value = lambda switched: float(f(*[prob(rl if k in switched else sft, k) for k in players]))  # noqa: E731
+    share = dict.fromkeys(players, 0.0)
+    orders = list(itertools.permutations(players))
     for order in orders:
         done: set = set()
         for k in order:
             before = value(done)
             done = done | {k}
             share[k] += (value(done) - before) / len(orders)
-    return dict(total=value(set(PLAYERS)) - value(set()), **share, sampling=share["p_s"],
+    return dict(total=value(set(players)) - value(set()), **share,
+                sampling=sum(share[k] for k in players if k in SAMPLING_PLAYERS),
                 decision=share["p_dC"] + share["p_dW"])
 
 
@@ -398,7 +414,8 @@ def gain_decomposition(sft: dict, rl: dict, T: int) -> dict[str, float]:
 class RunResult:
     preset: dict
     models: dict = field(default_factory=dict)  # model -> n -> {metrics, ci}
-    gains: dict = field(default_factory=dict)  # n -> decomposition (sft-reflect -> rl)
+    gains: dict = field(default_factory=dict)  # n -> decomposition (sft-reflect -> rl), §4.2 model
+    gains_retry: dict = field(default_factory=dict)  # n -> the same with the retries' own accuracy
     diffs: dict = field(default_factory=dict)  # n -> metric -> (rl - sft-reflect, lo, hi), paired bootstrap
     attribution: list = field(default_factory=list)
     rl_log: list = field(default_factory=list)
@@ -468,6 +485,7 @@ def _run(preset: Preset, progress) -> tuple[RunResult, dict]:
         a, b = res.models["sft-reflect"][n]["metrics"], res.models["rl"][n]["metrics"]
         if not any(math.isnan(a[k]) or math.isnan(b[k]) for k in ("p_dC", "p_dW")):
             res.gains[n] = gain_decomposition(a, b, preset.T)
+            res.gains_retry[n] = gain_decomposition(a, b, preset.T, RETRY_PLAYERS)
     res.seconds["eval"] = time.perf_counter() - t
     res.seconds["total"] = time.perf_counter() - t0
     return res, models
@@ -483,6 +501,6 @@ def results_table(res: RunResult) -> list[dict]:
             fmt = lambda k: f"{m[k]:.3f} [{ci[k][0]:.3f}, {ci[k][1]:.3f}]"  # noqa: E731
             rows.append({"model": name, "n": n, "split": "OOD" if n in ood else "ID", "accuracy": fmt("accuracy"),
                          "p_s": fmt("p_s"), "p_dC": fmt("p_dC"), "p_dW": fmt("p_dW"), "p_retry": fmt("p_retry"),
-                         "pass@T": fmt("pass_at_T"),
-                         "predicted (T)": fmt("predicted_T"), "predicted (T->oo)": fmt("predicted_inf")})
+                         "pass@T": fmt("pass_at_T"), "predicted (T)": fmt("predicted_T"),
+                         "predicted (T->oo)": fmt("predicted_inf"), "predicted (T, p_retry)": fmt("predicted_T_retry")})
     return rows

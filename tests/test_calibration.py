@@ -2,10 +2,12 @@
 
 import pytest
 import sympy as sp
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from numerics import crosscheck as X
+from numerics.tolerances import tolerance
 from tests.strategies import probabilities
 from theory import calibration as C_
 from theory import toy as T_
@@ -44,3 +46,33 @@ def test_budget_formula_converges_numerically(data):
 def test_bad_probability(p, msg):
     with pytest.raises(ValueError, match=msg):
         check_probability(p, "p_s")
+
+
+@pytest.mark.parametrize("T", [1, 2, 3, 5])
+def test_retry_formula_reduces_to_the_budget_formula(T):
+    """p_r = p_s is the §4.2 model."""
+    assert sp.simplify(C_.predicted_accuracy_retry(T, C_.p_s, C_.p_s) - C_.predicted_accuracy_budget(T)) == 0
+
+
+def _enumerated_accuracy(T, ps, pr, pC, pW):
+    """P(final attempt correct) summed over every path: attempt k correct w.p. ps (k = 1) or pr (k > 1); after
+    a correct attempt STOP w.p. pC, after a wrong one RESAMPLE w.p. pW; attempt T ends the episode."""
+    total, frontier = 0.0, [(ps, True, 1), (1 - ps, False, 1)]
+    while frontier:
+        w, correct, k = frontier.pop()
+        stop = pC if correct else 1 - pW
+        if k == T:
+            total += w * correct
+            continue
+        total += w * stop * correct
+        frontier += [(w * (1 - stop) * pr, True, k + 1), (w * (1 - stop) * (1 - pr), False, k + 1)]
+    return total
+
+
+@given(data=st.data())
+def test_retry_formula_is_the_enumerated_process(data):
+    T = data.draw(st.integers(1, 6), label="T")
+    ps, pr, pC, pW = (data.draw(probabilities(), label=k) for k in ("p_s", "p_r", "p_dC", "p_dW"))
+    got, want = C_.predicted_accuracy_numeric(T, retry=True)(ps, pr, pC, pW), _enumerated_accuracy(T, ps, pr, pC, pW)
+    rtol, atol = tolerance(torch.float64)
+    assert abs(got - want) <= atol + rtol * abs(want), (got, want)

@@ -137,14 +137,15 @@ def test_grpo_advantages():
     assert (A[4:] == 0).all()
 
 
-def _stats(ps, pdC, pdW, T, N, seed):
-    """N simulated episodes of the §4.2 model (independent attempts) in episode_stats' format."""
+def _stats(ps, pdC, pdW, T, N, seed, pr=None):
+    """N simulated episodes of the §4.2 model (independent attempts; with ``pr``, attempts after the first are
+    correct with probability pr) in episode_stats' format."""
     rng = np.random.default_rng(seed)
     eps = []
     for _ in range(N):
         corr, decs = [], []
         for k in range(T):
-            c = bool(rng.random() < ps)
+            c = bool(rng.random() < (ps if k == 0 or pr is None else pr))
             corr.append(c)
             if k == T - 1:
                 break
@@ -173,6 +174,21 @@ def test_metrics_match_exact_expectations():
         assert abs(z) < MC_Z_MAX, (est, true, z)
     # and the check can fail: a wrong p_dW (swapped roles) is far outside
     assert abs((m["p_dW"] - (1 - pdW)) / math.sqrt(pdW * (1 - pdW) / s[4])) > MC_Z_MAX
+
+
+def test_retry_metrics_match_exact_expectations():
+    """Monte-Carlo with retries less accurate than first attempts (pr != ps): the observed accuracy agrees with
+    predicted_accuracy_retry and with its plug-in estimate predicted_T_retry; the §4.2 prediction (one accuracy
+    for every attempt) is far off."""
+    ps, pr, pdC, pdW, T, N = 0.5, 0.1, 0.6, 0.7, 3, 20000
+    st = _stats(ps, pdC, pdW, T, N, seed=4, pr=pr)
+    m = R.metrics(st, T)
+    exact = float(C_.predicted_accuracy_retry(T).subs({C_.p_s: ps, C_.p_r: pr, T_.p_dC: pdC, T_.p_dW: pdW}))
+    se = math.sqrt(exact * (1 - exact) / N)
+    assert abs(m["accuracy"] - exact) / se < MC_Z_MAX
+    assert abs(m["predicted_T_retry"] - exact) / se < MC_Z_MAX
+    assert abs(m["p_retry"] - pr) / math.sqrt(pr * (1 - pr) / st.sum(0)[6]) < MC_Z_MAX
+    assert abs(m["predicted_T"] - m["accuracy"]) / se > 10 * MC_Z_MAX
 
 
 def test_metrics_on_a_hand_made_batch():
@@ -213,6 +229,31 @@ def test_gain_decomposition_is_efficient_and_separates_stages():
         only = R.gain_decomposition(a, dict(a, **{moved: b[moved]}), 3)
         assert only[moved] == pytest.approx(only["total"], rel=1e-12) and only[moved] != 0
         assert all(only[k] == pytest.approx(0, abs=1e-15) for k in R.PLAYERS if k != moved)
+
+
+def test_gain_decomposition_with_retry_accuracy():
+    a = dict(p_s=0.3, p_retry=0.05, p_dC=0.6, p_dW=0.4)
+    b = dict(p_s=0.35, p_retry=0.2, p_dC=0.95, p_dW=0.3)
+    g = R.gain_decomposition(a, b, 3, R.RETRY_PLAYERS)
+    f = C_.predicted_accuracy_numeric(3, retry=True)
+    assert g["total"] == pytest.approx(f(*b.values()) - f(*a.values()), rel=1e-12)
+    assert math.isclose(sum(g[k] for k in R.RETRY_PLAYERS), g["total"], rel_tol=1e-12)
+    assert math.isclose(g["sampling"], g["p_s"] + g["p_retry"], rel_tol=1e-12)
+    assert math.isclose(g["sampling"] + g["decision"], g["total"], rel_tol=1e-12)
+    for moved in R.RETRY_PLAYERS:
+        only = R.gain_decomposition(a, dict(a, **{moved: b[moved]}), 3, R.RETRY_PLAYERS)
+        assert only[moved] == pytest.approx(only["total"], rel=1e-12) and only[moved] != 0
+        assert all(only[k] == pytest.approx(0, abs=1e-15) for k in R.RETRY_PLAYERS if k != moved)
+    # with p_retry = p_s in both models it predicts the §4.2 total (the shares differ: splitting one player in
+    # two changes the Shapley values, not their sum)
+    a0, b0 = dict(a, p_retry=a["p_s"]), dict(b, p_retry=b["p_s"])
+    g0, g3 = R.gain_decomposition(a0, b0, 3, R.RETRY_PLAYERS), R.gain_decomposition(a0, b0, 3)
+    assert g0["total"] == pytest.approx(g3["total"], rel=1e-12)
+    # no retry made (p_retry undefined): it counts as p_s
+    nan = R.gain_decomposition(dict(a, p_retry=float("nan")), b, 3, R.RETRY_PLAYERS)
+    assert nan["total"] == pytest.approx(f(*b.values()) - f(a["p_s"], a["p_s"], a["p_dC"], a["p_dW"]), rel=1e-12)
+    with pytest.raises(ValueError, match="players"):
+        R.gain_decomposition(a, b, 3, ("p_s", "p_dC"))
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,23 @@ def predicted_accuracy_budget(T=T_sym, ps=p_s):
     return a * (1 - b ** (T - 1)) / (1 - b) + b ** (T - 1) * ps
 
 
+#: accuracy of the attempts after the first (the §4.2 model sets it equal to p_s)
+p_r = sp.Symbol("p_r", positive=True)
+
+
+def predicted_accuracy_retry(T=T_sym, ps=p_s, pr=p_r):
+    """Finite budget T when the first attempt has accuracy p_s and every later attempt accuracy p_r (the §4.2
+    model with its one accuracy split in two; p_r = p_s gives predicted_accuracy_budget back):
+
+    p_s (p_dC + (1 - p_dC) F) + (1 - p_s) p_dW F,  F = predicted_accuracy_budget(T - 1, p_r),
+
+    since after a RESAMPLE the remaining T - 1 attempts are the §4.2 process with accuracy p_r.  T = 1: p_s."""
+    if T == 1:
+        return ps
+    F = predicted_accuracy_budget(T - 1, pr)
+    return ps * (p_dC + (1 - p_dC) * F) + (1 - ps) * p_dW * F
+
+
 def budget_limit():
     """lim_{T->oo} of the finite-budget formula (for 0 < b < 1) as sympy computes it."""
     b = sp.Symbol("b", positive=True)
@@ -48,13 +65,18 @@ def budget_limit():
 
 
 @functools.lru_cache(maxsize=None)
-def predicted_accuracy_numeric(T: int | None = None):
+def predicted_accuracy_numeric(T: int | None = None, retry: bool = False):
     """numpy function f(p_s, p_dC, p_dW) of the finite-budget formula with budget ``T``, or of the §4.2
-    unlimited-retry formula when ``T`` is None; lambdified once per T (the reproduction evaluates it per
-    bootstrap replicate)."""
+    unlimited-retry formula when ``T`` is None; with ``retry``, f(p_s, p_r, p_dC, p_dW) of
+    predicted_accuracy_retry(T).  Lambdified once per (T, retry): the reproduction evaluates it per bootstrap
+    replicate."""
+    if retry:
+        if T is None:
+            raise ValueError("the retry-accuracy formula needs a finite budget T")
+        return sp.lambdify((p_s, p_r, p_dC, p_dW), predicted_accuracy_retry(T), "numpy")
     expr = predicted_accuracy() if T is None else predicted_accuracy_budget(T)
     return sp.lambdify((p_s, p_dC, p_dW), expr, "numpy")
 
 
-__all__ = ["p_s", "q", "predicted_accuracy", "predicted_accuracy_budget", "budget_limit", "continue_probability",
-           "predicted_accuracy_numeric"]
+__all__ = ["p_s", "p_r", "q", "predicted_accuracy", "predicted_accuracy_budget", "predicted_accuracy_retry",
+           "budget_limit", "continue_probability", "predicted_accuracy_numeric"]
