@@ -23,8 +23,8 @@ table {{ border-collapse: collapse; font-size: 90%; }} td, th {{ border: 1px sol
 img {{ max-width: 100%; }} .jp-InputPrompt, .jp-OutputPrompt {{ display: none; }}
 </style></head><body>
 <p><a href="../index.html">&larr; dsproof report</a> &middot; source: <code>notebooks/{name}.py</code>
-(executed copy <code>notebooks/{name}.ipynb</code>). Equations are shown as LaTeX source where no MathJax is
-available offline.</p>
+(executed copy <code>notebooks/{name}.ipynb</code>). Equation outputs are drawn offline by matplotlib's mathtext;
+matrices and the LaTeX in the text are shown as source.</p>
 {body}
 </body></html>
 """
@@ -43,15 +43,55 @@ def execute(path: Path, timeout: int = TIMEOUT_S):
     from nbclient import NotebookClient
 
     nb = jupytext.read(path)
+    for i, cell in enumerate(nb.cells):  # stable ids: a regenerated notebook differs only where its content does
+        cell.id = f"cell-{i:03d}"
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(ROOT)}}).execute()
+    return nb
+
+
+def latex_png(latex: str, dpi: int = 200) -> tuple[str, int] | None:
+    """An equation output (``$...$``) drawn by matplotlib's mathtext: (base64 PNG at ``dpi``, display width in
+    pixels at half that), so the HTML pages show rendered mathematics offline; None where mathtext cannot draw it
+    (e.g. sympy matrices)."""
+    import base64
+    import io
+
+    from matplotlib.figure import Figure
+
+    tex = latex.strip().strip("$").replace(r"\displaystyle", "").strip()
+    fig = Figure()
+    fig.text(0, 0, f"${tex}$", fontsize=13)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.02, transparent=True,
+                    metadata={"Software": None})
+    except ValueError:  # mathtext's parse error
+        return None
+    width = int.from_bytes(buf.getvalue()[16:20], "big")  # the PNG header's IHDR width
+    return base64.b64encode(buf.getvalue()).decode("ascii"), width * 100 // dpi
+
+
+def with_rendered_equations(nb):
+    """A copy of ``nb`` whose LaTeX outputs are replaced by PNG images where mathtext can draw them (the LaTeX
+    source becomes the image's alt text); the others keep their LaTeX source."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            tex = out.get("data", {}).get("text/latex")
+            img = latex_png(tex) if tex else None
+            if img is not None:
+                out["data"] = {"image/png": img[0], "text/plain": tex}
+                out["metadata"] = {"image/png": {"alt": tex, "width": img[1]}}
     return nb
 
 
 def to_html(nb, name: str) -> str:
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter(template_name="basic").from_notebook_node(nb)
+    body, _ = HTMLExporter(template_name="basic").from_notebook_node(with_rendered_equations(nb))
     return PAGE.format(title=html.escape(name), name=html.escape(name), body=body)
 
 

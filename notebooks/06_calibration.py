@@ -30,6 +30,17 @@ show_expr(r"\mathrm{acc}_\infty", C_.predicted_accuracy())
 show_expr(r"\mathrm{acc}_T", C_.predicted_accuracy_budget())
 show_expr(r"\lim_{T\to\infty} \mathrm{acc}_T", C_.budget_limit())
 
+# %% [markdown]
+# The formula's one accuracy $p_s$ for every attempt is an assumption. When the attempts after the first have
+# their own accuracy $p_r$ (in the §4 reproduction they do: compare `p_s` and `p_retry` in notebook 07), the
+# budget-T accuracy is $p_s(p_{dC} + (1-p_{dC})F) + (1-p_s)p_{dW}F$ with $F$ the budget formula for $T-1$
+# attempts at accuracy $p_r$; at $p_r = p_s$ it is $\mathrm{acc}_T$ again. For $T = 3$:
+
+# %%
+show_expr(r"\mathrm{acc}_3(p_s, p_r)", C_.predicted_accuracy_retry(3))
+show_expr(r"\mathrm{acc}_3(p_s, p_s) - \mathrm{acc}_3", C_.predicted_accuracy_retry(3, C_.p_s, C_.p_s)
+          - C_.predicted_accuracy_budget(3), simplify=True)
+
 # %%
 calibration();
 

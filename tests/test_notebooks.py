@@ -62,3 +62,24 @@ def test_every_claim_has_an_anchored_section():
         assert c.notebook in anchors, f"claim {c.id}: notebook {c.notebook!r} does not exist"
         assert f'<a id="{c.id}"></a>' in anchors[c.notebook], f"claim {c.id}: no anchor in {c.notebook}"
         assert f'show_claim("{c.id}")' in anchors[c.notebook], f"claim {c.id}: not shown in {c.notebook}"
+
+
+def test_equations_render_offline(rendered_notebooks):
+    """The HTML pages draw equation outputs as images (mathtext), with the LaTeX as alt text, and keep the LaTeX
+    source where mathtext cannot draw it; drawing is deterministic, so regenerated pages do not churn."""
+    import html
+    import re
+
+    simple = r"$\displaystyle \log P(\tau) = \ell_{1}{\left(\theta_{1},\theta_{2} \right)} + \frac{p_s}{1 - b}$"
+    img = notebooks.latex_png(simple)
+    assert img is not None and img[0].startswith("iVBOR") and 50 < img[1] < 1000
+    assert notebooks.latex_png(simple) == img
+    assert notebooks.latex_png(r"$\left[\begin{matrix}0\\1\end{matrix}\right]$") is None
+    for name, r in rendered_notebooks.items():
+        page = r["html"].read_text()
+        drawable = [o["data"]["text/latex"] for c in r["notebook"].cells if c.cell_type == "code" for o in c.outputs
+                    if "text/latex" in o.get("data", {}) and notebooks.latex_png(o["data"]["text/latex"])]
+        assert drawable, f"{name}: no drawable equation"
+        alts = {html.unescape(a) for a in re.findall(r'<img alt="([^"]*)"', page)}
+        missing = [tex[:60] for tex in drawable if tex not in alts]
+        assert not missing, f"{name}: equations not drawn: {missing}"
