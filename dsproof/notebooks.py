@@ -8,6 +8,7 @@ the executed ``.ipynb`` next to it (committed, readable on GitHub without runnin
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +24,8 @@ table {{ border-collapse: collapse; font-size: 90%; }} td, th {{ border: 1px sol
 img {{ max-width: 100%; }} .jp-InputPrompt, .jp-OutputPrompt {{ display: none; }}
 </style></head><body>
 <p><a href="../index.html">&larr; dsproof report</a> &middot; source: <code>notebooks/{name}.py</code>
-(executed copy <code>notebooks/{name}.ipynb</code>). Equation outputs are drawn offline by matplotlib's mathtext;
-matrices and the LaTeX in the text are shown as source.</p>
+(executed copy <code>notebooks/{name}.ipynb</code>). Equations are drawn offline by matplotlib's mathtext; what it
+cannot draw (matrices) is shown as LaTeX source.</p>
 {body}
 </body></html>
 """
@@ -50,7 +51,7 @@ def execute(path: Path, timeout: int = TIMEOUT_S):
     return nb
 
 
-def latex_png(latex: str, dpi: int = 200) -> tuple[str, int] | None:
+def latex_png(latex: str, dpi: int = 200, fontsize: float = 13) -> tuple[str, int] | None:
     """An equation output (``$...$``) drawn by matplotlib's mathtext: (base64 PNG at ``dpi``, display width in
     pixels at half that), so the HTML pages show rendered mathematics offline; None where mathtext cannot draw it
     (e.g. sympy matrices)."""
@@ -61,7 +62,7 @@ def latex_png(latex: str, dpi: int = 200) -> tuple[str, int] | None:
 
     tex = latex.strip().strip("$").replace(r"\displaystyle", "").strip()
     fig = Figure()
-    fig.text(0, 0, f"${tex}$", fontsize=13)
+    fig.text(0, 0, f"${tex}$", fontsize=fontsize)
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.02, transparent=True,
@@ -72,13 +73,35 @@ def latex_png(latex: str, dpi: int = 200) -> tuple[str, int] | None:
     return base64.b64encode(buf.getvalue()).decode("ascii"), width * 100 // dpi
 
 
+#: inline math in markdown text: $...$ (no $ or newline inside), outside `code spans`
+_CODE_OR_MATH = re.compile(r"(`[^`]*`)|\$([^$\n]+)\$")
+
+
+def _inline_math(text: str) -> str:
+    """Markdown with each drawable ``$...$`` replaced by an inline <img> (LaTeX as alt text); code spans and what
+    mathtext cannot draw stay as they are."""
+
+    def sub(m: re.Match) -> str:
+        if m.group(1):
+            return m.group(0)
+        img = latex_png(m.group(2), fontsize=11)
+        if img is None:
+            return m.group(0)
+        return (f'<img alt="{html.escape(m.group(0))}" width="{img[1]}" style="vertical-align: middle" '
+                f'src="data:image/png;base64,{img[0]}">')
+
+    return _CODE_OR_MATH.sub(sub, text)
+
+
 def with_rendered_equations(nb):
-    """A copy of ``nb`` whose LaTeX outputs are replaced by PNG images where mathtext can draw them (the LaTeX
-    source becomes the image's alt text); the others keep their LaTeX source."""
+    """A copy of ``nb`` whose LaTeX outputs and inline ``$...$`` in markdown are replaced by PNG images where
+    mathtext can draw them (the LaTeX source becomes the image's alt text); the others keep their LaTeX source."""
     import copy
 
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _inline_math(cell.source)
         for out in cell.get("outputs", []):
             tex = out.get("data", {}).get("text/latex")
             img = latex_png(tex) if tex else None

@@ -80,6 +80,13 @@ def test_equations_render_offline(rendered_notebooks):
         drawable = [o["data"]["text/latex"] for c in r["notebook"].cells if c.cell_type == "code" for o in c.outputs
                     if "text/latex" in o.get("data", {}) and notebooks.latex_png(o["data"]["text/latex"])]
         assert drawable, f"{name}: no drawable equation"
+        inline = [m.group(0) for c in r["notebook"].cells if c.cell_type == "markdown"
+                  for m in re.finditer(r"\$([^$\n]+)\$", re.sub(r"`[^`]*`", "", c.source))
+                  if notebooks.latex_png(m.group(1))]
         alts = {html.unescape(a) for a in re.findall(r'<img alt="([^"]*)"', page)}
-        missing = [tex[:60] for tex in drawable if tex not in alts]
+        missing = [tex[:60] for tex in drawable + inline if tex not in alts]
         assert not missing, f"{name}: equations not drawn: {missing}"
+    # markdown: code spans and what mathtext cannot draw are left alone
+    kept = "`$x$` and $\\left[\\begin{matrix}1\\end{matrix}\\right]$"
+    assert notebooks._inline_math(kept) == kept
+    assert notebooks._inline_math("a $p_s$ b").startswith('a <img alt="$p_s$"')
