@@ -79,16 +79,16 @@ def count(preset: R.Preset, batch: int, rl_prompts: int, eval_prompts: int) -> d
     ref = R.build(p).eval()
     cycle = dataclasses.replace(p, rl_steps=k, rl_prompts=rl_prompts)
     f = flops(lambda: R.train_rl(model, ref, cycle, rng, gen))
-    decode = sum(p.T * (R.M.attempt_len(p.a, n) + 1) - 1 for n in p.id_digits) / k
+    decode = sum(R.decode_steps(p, n) for n in p.id_digits) / k
     out["rl"] = dict(flops=f / k * p.rl_prompts / rl_prompts * p.rl_steps, calls=p.rl_steps * (decode + 3))
 
     few = dataclasses.replace(p, eval_prompts=eval_prompts)
     f = flops(lambda: R.evaluate(model, few, seed=0))
-    steps = sum(2 * (p.T * (R.M.attempt_len(p.a, n) + 1) - 1) for n in p.id_digits + p.ood_digits)
+    steps = sum(2 * R.decode_steps(p, n) for n in p.id_digits + p.ood_digits)
     out["eval (4 models)"] = dict(flops=4 * f * p.eval_prompts / eval_prompts, calls=4 * steps)
     f = flops(lambda: R.wrong_attempts(model, p, rng, gen, per_n=eval_prompts))
-    out["wrong-attempt pool"] = dict(flops=f * 256 / eval_prompts,
-                                     calls=sum(p.T * (R.M.attempt_len(p.a, n) + 1) - 1 for n in p.id_digits))
+    out["wrong-attempt pool"] = dict(flops=f * R.WRONG_POOL_PER_N / eval_prompts,
+                                     calls=sum(R.decode_steps(p, n) for n in p.id_digits))
     return out
 
 

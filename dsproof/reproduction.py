@@ -203,7 +203,7 @@ def _run_evidence(label: str, data: dict) -> tuple[list[Evidence], list[dict], s
     indep = []
     for model, per_n in data["models"].items():
         ps = [v["metrics"]["p_s"] for v in per_n.values()]
-        pr = [v["metrics"]["p_retry"] for v in per_n.values() if v["metrics"]["p_retry"] == v["metrics"]["p_retry"]]
+        pr = [v["metrics"]["p_retry"] for v in per_n.values() if not math.isnan(v["metrics"]["p_retry"])]
         if pr:
             indep.append(f"{model}: p_s {np.mean(ps):.2f} vs p_retry {np.mean(pr):.2f}")
     ev.append(Evidence("numeric", f"{label}: §4.2 assumes every attempt has accuracy p_s: first-attempt vs "
@@ -216,7 +216,7 @@ def _run_evidence(label: str, data: dict) -> tuple[list[Evidence], list[dict], s
     fits = []
     for key, what in (("predicted_T", "§4.2 (one accuracy p_s)"), ("predicted_T_retry", "with p_retry")):
         gap = [abs(v["metrics"]["accuracy"] - v["metrics"][key]) for per_n in data["models"].values()
-               for v in per_n.values() if v["metrics"].get(key, math.nan) == v["metrics"].get(key, math.nan)]
+               for v in per_n.values() if not math.isnan(v["metrics"].get(key, math.nan))]
         if gap:
             fits.append(f"{what}: max |observed - predicted| = {max(gap):.3f}, mean {np.mean(gap):.3f} over "
                         f"{len(gap)} cells")
@@ -227,6 +227,12 @@ def _run_evidence(label: str, data: dict) -> tuple[list[Evidence], list[dict], s
     pdw = ", ".join(f"n={n}: {a_[n]['metrics']['p_dW']:.2f}->{b_[n]['metrics']['p_dW']:.2f}"
                     for n in data["diffs"] if int(n) not in ood)
     return ev, sig, pdw
+
+
+def _decision_share(sampling: float, decision: float) -> float:
+    """decision / (|sampling| + |decision|): the decision part's share of the gain (nan when both are 0)."""
+    size = abs(sampling) + abs(decision)
+    return decision / size if size > 0 else float("nan")
 
 
 @claim("sec4-empirical", "§4, Table 1", "RL's gain over SFT comes mostly from the decision part (p_dW: resampling "
@@ -269,8 +275,7 @@ def check_empirical() -> Outcome:
     g = {k: sum(c[k] for c in sig) for k in ("p_s", "p_retry", "p_dC", "p_dW", "sampling", "decision", "total")}
     g3 = {k: sum(c["g3"][k] for c in sig) for k in ("p_s", "p_dC", "p_dW")}
     samp, dec = g["sampling"], g["decision"]
-    share = dec / (abs(samp) + abs(dec)) if abs(samp) + abs(dec) > 0 else float("nan")
-    share3 = (g3["p_dC"] + g3["p_dW"]) / (abs(g3["p_s"]) + abs(g3["p_dC"] + g3["p_dW"]) or float("nan"))
+    share, share3 = _decision_share(samp, dec), _decision_share(g3["p_s"], g3["p_dC"] + g3["p_dW"])
     verdict = "holds-under-assumptions" if share > 0.5 else "refuted"
     dec_cells = [c for c in sig if c["decision"] > abs(c["sampling"])]
     return Outcome(verdict, ev, f"{seeds}: where RL significantly beats SFT-reflect ({', '.join(c['cell'] for c in sig)}"

@@ -98,6 +98,11 @@ def _prompts(preset: Preset, n: int, count: int, rng):
     return [M.encode_prompt(int(i), int(j), preset.a, n) for i, j in zip(x, y)], [int(i * j) for i, j in zip(x, y)]
 
 
+def decode_steps(preset: Preset, n: int) -> int:
+    """Tokens generate() samples per episode of digit count n: T attempts and T - 1 decisions."""
+    return preset.T * (M.attempt_len(preset.a, n) + 1) - 1
+
+
 @torch.no_grad()
 def generate(model, prompts: list[list[int]], products: list[int], n: int, preset: Preset,
              generator: torch.Generator) -> M.Episodes:
@@ -109,7 +114,7 @@ def generate(model, prompts: list[list[int]], products: list[int], n: int, prese
     was_training = model.training
     model.eval()
     cache = None
-    for _ in range(preset.T * (L + 1) - 1):
+    for _ in range(decode_steps(preset, n)):
         logits, cache = model.next_logits(ids, cache)
         nxt = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=generator)
         ids = torch.cat([ids, nxt], 1)
@@ -175,7 +180,10 @@ def demo_batch(preset: Preset, rng, count: int, reflect_frac: float, wrong_pool:
     return _to(M.build_episodes(prompts, atts, decs, prods, ns), preset.device)
 
 
-def wrong_attempts(model, preset: Preset, rng, generator, per_n: int = 256) -> dict[int, list]:
+WRONG_POOL_PER_N = 256  # prompts per digit count whose wrong first attempts seed the reflection demos
+
+
+def wrong_attempts(model, preset: Preset, rng, generator, per_n: int = WRONG_POOL_PER_N) -> dict[int, list]:
     """The base model's own wrong first attempts, per digit count: (x, y, wrong value)."""
     pool = {}
     for n in preset.id_digits:
@@ -294,6 +302,12 @@ def episode_stats(ep: M.Episodes) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(-1, len(STAT_COLUMNS))
 
 
+def retry_accuracy(ps, pr):
+    """The retries' accuracy the retry-accuracy formula is evaluated at: p_retry, or p_s where no retry was made
+    (p_retry undefined; it then carries no weight).  Scalars or arrays."""
+    return np.where(np.isnan(pr), ps, pr)
+
+
 def _metrics(stats: np.ndarray, T: int) -> np.ndarray:
     """METRIC_KEYS for stats [..., N, 10] -> [..., 8] (vectorised over bootstrap replicates).
 
@@ -318,7 +332,7 @@ def _metrics(stats: np.ndarray, T: int) -> np.ndarray:
         pass_T = ((stats[..., 8] > 0) & fresh).sum(-1) / fresh.sum(-1)
         ones = np.ones_like(ps)
         return np.stack([acc, ps, pdC, pdW, pr, pass_T, fT(ps, pdC, pdW) * ones, finf(ps, pdC, pdW) * ones,
-                         fR(ps, np.where(np.isnan(pr), ps, pr), pdC, pdW) * ones], -1)
+                         fR(ps, retry_accuracy(ps, pr), pdC, pdW) * ones], -1)
 
 
 def metrics(stats: np.ndarray, T: int) -> dict[str, float]:
@@ -393,7 +407,7 @@ def gain_decomposition(sft: dict, rl: dict, T: int, players: tuple[str, ...] = P
     f = predicted_accuracy_numeric(T, retry="p_retry" in players)
 
     def prob(m: dict, k: str) -> float:
-        return m["p_s"] if k == "p_retry" and math.isnan(m["p_retry"]) else m[k]
+        return float(retry_accuracy(m["p_s"], m["p_retry"])) if k == "p_retry" else m[k]
 
     value = lambda switched: float(f(*[prob(rl if k in switched else sft, k) for k in players]))  # noqa: E731
     share = dict.fromkeys(players, 0.0)
