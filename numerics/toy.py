@@ -245,3 +245,53 @@ class ToyLM(torch.nn.Module):
                 cols = [zero] * VOCAB
             rows.append(torch.stack(cols, -1))
         return types.SimpleNamespace(logits=torch.stack(rows, 1))
+
+
+def attempt_loop(T: int, L: int, z, z_ref=(0.0, 0.0, 0.0), rewards=(1.0, 0.0), estimator: str = "k2") -> dict:
+    """The model's expectations by a forward loop over attempts (float64, differentiable in ``z``), for any
+    budget and attempt length: the independent numeric twin of theory.closed_form (which sums the recursion in
+    closed form).  Walks the attempts with the probability of reaching each one and adds what it contributes:
+
+    * ``J``: a decision to STOP after attempt k < T ends with reward r_C (if correct) or r_W; the last attempt
+      ends the episode whatever it is;
+    * ``expected_attempts``, ``expected_decisions``;
+    * ``kl_sequence``: KL(P_z || P_ref), L per-token Bernoulli KLs per attempt plus the decision's KL;
+    * ``token_loss``: E[sum_t k(x_t)] of a per-token KL estimator (numerics.objectives.kl_estimate) with the
+      sampling distribution detached (reach probabilities, p_s weights and each token's sampling probability):
+      its gradient is the on-policy expected gradient of that estimator used as a token-sum loss.
+    """
+    from .objectives import kl_estimate
+
+    T, L = check_budget(T), check_budget(L, "L")
+    z, z_ref = check_logits(z), check_logits(torch.as_tensor(z_ref, dtype=DTYPE), "z_ref")
+    r_C, r_W = check_finite_all(rewards, "rewards")
+    ls = torch.nn.functional.logsigmoid
+    p = torch.sigmoid(z)
+    p_s = torch.exp(L * ls(z[0]))  # q^L
+
+    def bern_kl(i):
+        return p[i] * (ls(z[i]) - ls(z_ref[i])) + (1 - p[i]) * (ls(-z[i]) - ls(-z_ref[i]))
+
+    def token_estimate(i):  # E_{x ~ Bern(p_i), detached}[k(x)]
+        pd = p[i].detach()
+        one = kl_estimate(ls(z[i]), ls(z_ref[i]), estimator)
+        zero = kl_estimate(ls(-z[i]), ls(-z_ref[i]), estimator)
+        return pd * one + (1 - pd) * zero
+
+    out = dict.fromkeys(("J", "expected_attempts", "expected_decisions", "kl_sequence", "token_loss"), 0.0)
+    reach = torch.ones((), dtype=DTYPE)
+    for k in range(1, T + 1):
+        out["expected_attempts"] = out["expected_attempts"] + reach
+        out["kl_sequence"] = out["kl_sequence"] + reach * L * bern_kl(0)
+        out["token_loss"] = out["token_loss"] + reach.detach() * L * token_estimate(0)
+        if k == T:
+            out["J"] = out["J"] + reach * (p_s * r_C + (1 - p_s) * r_W)
+            break
+        out["expected_decisions"] = out["expected_decisions"] + reach
+        out["kl_sequence"] = out["kl_sequence"] + reach * (p_s * bern_kl(1) + (1 - p_s) * bern_kl(2))
+        ps_sg = p_s.detach()
+        out["token_loss"] = out["token_loss"] + reach.detach() * (ps_sg * token_estimate(1)
+                                                                  + (1 - ps_sg) * token_estimate(2))
+        out["J"] = out["J"] + reach * (p_s * p[1] * r_C + (1 - p_s) * (1 - p[2]) * r_W)
+        reach = reach * (p_s * (1 - p[1]) + (1 - p_s) * p[2])
+    return out

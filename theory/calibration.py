@@ -37,6 +37,24 @@ def predicted_accuracy_budget(T=T_sym, ps=p_s):
     return a * (1 - b ** (T - 1)) / (1 - b) + b ** (T - 1) * ps
 
 
+def budget_gap(T=T_sym, ps=p_s):
+    """f_T - f_oo, the finite-budget accuracy minus the §4.2 unlimited-retry prediction, in closed form:
+
+    -p_s (1 - p_s) (p_dC + p_dW - 1) b^(T-1) / (1 - b),   b = continue_probability.
+
+    For 0 < p_s < 1 and 0 < b < 1 its sign is that of 1 - p_dC - p_dW (see :func:`prediction_bias`)."""
+    b = continue_probability(ps)
+    return -ps * (1 - ps) * (p_dC + p_dW - 1) * b ** (T - 1) / (1 - b)
+
+
+def prediction_bias() -> dict[str, sp.Expr]:
+    """When the unlimited-retry formula over- or under-predicts a finite budget (any T >= 1, p_s in (0, 1)):
+    over-predicts iff p_dC + p_dW > 1 (the decision is informative: it stops more often after a correct answer
+    than after a wrong one), under-predicts iff p_dC + p_dW < 1, exact iff p_dC + p_dW = 1 (then f = p_s)."""
+    return {"over-predicts": sp.Gt(p_dC + p_dW, 1), "under-predicts": sp.Lt(p_dC + p_dW, 1),
+            "exact": sp.Eq(p_dC + p_dW, 1)}
+
+
 #: accuracy of the attempts after the first (the §4.2 model sets it equal to p_s)
 p_r = sp.Symbol("p_r", positive=True)
 
@@ -79,4 +97,5 @@ def predicted_accuracy_numeric(T: int | None = None, retry: bool = False):
 
 
 __all__ = ["p_s", "p_r", "q", "predicted_accuracy", "predicted_accuracy_budget", "predicted_accuracy_retry",
+           "budget_gap", "prediction_bias",
            "budget_limit", "continue_probability", "predicted_accuracy_numeric"]

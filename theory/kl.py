@@ -55,3 +55,30 @@ def future_kl_cross_term(model: ToyModel) -> list[Term]:
     expr = sp.Add(*[model.reach_prob(k) * model.lengths[k - 1] for k in range(1, model.T + 1)]) * kl_tok
     return [Term(f"dKL_future/d{th}", sp.factor(model.d_logit(expr, th)), "cross", "Theorem 3.2 (reviewer 5)")
             for th in LOGITS if STAGE_OF[th] == "decision"]
+
+
+#: the per-token KL estimators of practice, as functions of the sampled token's log-ratio l = log(pi / pi_ref)
+ESTIMATORS = {
+    "k1": lambda l: l,
+    "k2": lambda l: l ** 2 / 2,
+    "k3": lambda l: sp.exp(-l) - 1 + l,
+}
+#: verl's straight-through modes: the value of the first estimator, the gradient of the second
+GRADIENT_OF = {"k1": "k1", "k2": "k2", "k3": "k3", "k3+": "k2", "k1+": "k2"}
+
+
+def per_token_estimator_gradient(estimator: str, p, p_ref):
+    """E_{x ~ Bern(p)}[d k(x) / d theta] for one binary token with p = sigmoid(theta): the expected gradient of a
+    per-token KL estimator used as a loss (the sampled token is not differentiated), derived from the estimator's
+    definition by summing over the two outcomes.  Known results it reproduces: k1 -> 0, k2 -> d KL(pi||ref)/d theta
+    = p (1 - p) log(p (1 - p_ref) / (p_ref (1 - p))), k3 -> d KL(ref||pi)/d theta = p - p_ref."""
+    if estimator not in GRADIENT_OF:
+        raise ValueError(f"estimator must be one of {sorted(GRADIENT_OF)}, got {estimator!r}")
+    k = ESTIMATORS[GRADIENT_OF[estimator]]
+    theta = sp.Symbol("theta_token", real=True)
+    sig = 1 / (1 + sp.exp(-theta))
+    total = 0
+    for prob, prob_ref in ((sig, p_ref), (1 - sig, 1 - p_ref)):
+        grad = sp.diff(k(sp.log(prob / prob_ref)), theta)
+        total += prob.subs(theta, sp.log(p / (1 - p))) * grad.subs(theta, sp.log(p / (1 - p)))
+    return sp.simplify(total)

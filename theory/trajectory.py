@@ -118,3 +118,66 @@ def parameterisation(kind: str, m: int = 2) -> dict[str, tuple]:
         return {"sampling": sp.symbols(f"theta_s1:{m + 1}", real=True),
                 "decision": sp.symbols(f"theta_d1:{m + 1}", real=True)}
     raise ValueError(f"parameterisation kind must be 'shared' or 'disjoint', got {kind!r}")
+
+
+# ---------------------------------------------------------------------------- for every T: proofs by induction
+T_sym = sp.Symbol("T", integer=True, positive=True)
+_k = sp.Symbol("k", integer=True, positive=True)
+#: log pi_sample(A_k | s_{k-1}), log pi_d(RESAMPLE | s_k), log pi_d(STOP | s_k): one undefined function of theta each
+theta_sym = sp.Symbol("theta", real=True)
+LOG_SAMPLE, LOG_RESAMPLE, LOG_STOP = (sp.Function(f)(_k, theta_sym) for f in ("ell_sample", "ell_resample", "ell_stop"))
+
+
+def _at(f, k):
+    return f.subs(_k, k)
+
+
+def _normalise_sums(expr, n):
+    """Rewrite every Sum over (k, 1, n + j) (j an integer) as the Sum over (k, 1, n - 1) plus its last terms:
+    sum_{k=1}^{m+1} f(k) = sum_{k=1}^{m} f(k) + f(m+1), the definition of a finite sum.  Sums that differ only in
+    their upper limit then cancel."""
+    def peel(s):
+        (f, (var, lo, hi)), = [(s.function, s.limits[0])]
+        j = sp.simplify(hi - n)
+        if lo != 1 or not j.is_integer:
+            raise ValueError(f"cannot normalise {s}")
+        extra = sp.Add(*[f.subs(var, n + i) for i in range(0, int(j) + 1)]) if j >= 0 else \
+            -sp.Add(*[f.subs(var, n + i) for i in range(int(j) + 1, 0)])
+        return sp.Sum(f, (var, 1, n - 1)) + extra
+
+    return sp.expand(expr.replace(lambda e: isinstance(e, sp.Sum), peel))
+
+
+def log_factorised(T, capped: bool = False):
+    """Lemma 3.1's right-hand side for a budget of T attempts (T a symbol or an int), as log-probabilities:
+    sum_{k=1}^{T} log pi_sample + sum_{k=1}^{T-1} log pi_d(RESAMPLE) [+ log pi_d(STOP | s_T) unless capped]."""
+    out = sp.Sum(LOG_SAMPLE, (_k, 1, T)) + sp.Sum(LOG_RESAMPLE, (_k, 1, T - 1))
+    return out if capped else out + _at(LOG_STOP, T)
+
+
+def lemma_3_1_induction(capped: bool = False) -> dict[str, sp.Expr]:
+    """Lemma 3.1 for every T, by induction on the number of attempts.
+
+    The chain rule builds log P of the episode token by token: T = 1 is attempt 1 [then STOP]; going from T to T + 1
+    attempts replaces the final STOP by RESAMPLE [the capped episode gains RESAMPLE] and appends attempt T + 1
+    [and its STOP].  Returns the base-case residual (T = 1) and the step residual
+    F(T+1) - [F(T) - STOP_T + RESAMPLE_T + attempt_{T+1} + STOP_{T+1}], both 0."""
+    T, F = T_sym, (lambda t: log_factorised(t, capped))
+    base = _at(LOG_SAMPLE, 1) + (0 if capped else _at(LOG_STOP, 1))
+    appended = _at(LOG_RESAMPLE, T) + _at(LOG_SAMPLE, T + 1) + (0 if capped else _at(LOG_STOP, T + 1) - _at(LOG_STOP, T))
+    return {"base": sp.simplify(F(1).doit() - base),
+            "step": _normalise_sums(F(T + 1) - F(T) - appended, T)}
+
+
+def corollary_3_1_general(capped: bool = False) -> dict[str, sp.Expr]:
+    """Corollary 3.1 for every T: d/dtheta of Lemma 3.1's log P is g_sampling + g_decision with
+    g_sampling = sum_{k<=T} d log pi_sample and g_decision = sum_{k<T} d log pi_d(RESAMPLE) [+ d log pi_d(STOP)].
+    Returns the residual grad log P - g_sampling - g_decision (0), and the residual of Theorem 3.1's per-trajectory
+    term (gamma = 1): A grad log P - (A g_sampling + A g_decision) (0): the same scalar A weights both sums."""
+    A = sp.Symbol("A", real=True)
+    grad = sp.diff(log_factorised(T_sym, capped), theta_sym)
+    g_s = sp.Sum(sp.diff(LOG_SAMPLE, theta_sym), (_k, 1, T_sym))
+    g_d = sp.Sum(sp.diff(LOG_RESAMPLE, theta_sym), (_k, 1, T_sym - 1)) + \
+        (0 if capped else sp.diff(_at(LOG_STOP, T_sym), theta_sym))
+    return {"residual": _normalise_sums(grad - g_s - g_d, T_sym),
+            "theorem_3_1": _normalise_sums(A * grad - (A * g_s + A * g_d), T_sym)}
