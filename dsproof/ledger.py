@@ -146,6 +146,14 @@ def load(path: Path) -> list[Entry]:
     return [Entry(**{**c, "evidence": [Evidence(**ev) for ev in c["evidence"]]}) for c in data["claims"]]
 
 
+def merge(old: list[Entry], new: list[Entry], order: list[str]) -> list[Entry]:
+    """The ledger after re-running some claims: ``new`` replaces the entries of the same id in ``old``, the others
+    are kept, all in ``order`` (the registry's); entries whose id is not in ``order`` (claims no longer
+    registered) are dropped."""
+    by_id = {e.id: e for e in old} | {e.id: e for e in new}
+    return [by_id[i] for i in order if i in by_id]
+
+
 def write(entries: list[Entry], out_dir: Path) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     pj, pm = out_dir / "ledger.json", out_dir / "ledger.md"
