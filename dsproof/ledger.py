@@ -93,7 +93,7 @@ class Entry:
     summary: str
     evidence: list[Evidence]
     status: str  # ok | inconsistent (an evidence failed) | error (the check raised)
-    seconds: float
+    seconds: float = 0.0  # this run's wall time: for the terminal only, never written (see RUN_ONLY_FIELDS)
     notebook: str = ""
     error: str = ""
 
@@ -111,8 +111,14 @@ def run_claim(c: Claim) -> Entry:
                      f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
 
 
+#: Entry fields that describe one run rather than the claim (timings): the CLI prints them; the ledger files, the
+#: report and the notebooks never contain them, so regenerating any of them changes nothing unless a result does.
+RUN_ONLY_FIELDS = ("seconds",)
+
+
 def to_json(entries: list[Entry]) -> str:
-    return json.dumps({"claims": [asdict(e) for e in entries]}, indent=2)
+    return json.dumps({"claims": [{k: v for k, v in asdict(e).items() if k not in RUN_ONLY_FIELDS}
+                                  for e in entries]}, indent=2)
 
 
 def entry_markdown(e: Entry, heading: str = "##") -> str:
@@ -141,9 +147,17 @@ def to_markdown(entries: list[Entry]) -> str:
 
 
 def load(path: Path) -> list[Entry]:
-    """Entries from a ledger.json written by :func:`write`."""
+    """Entries from a ledger.json written by :func:`write` (older ledgers that still carry ``seconds`` load too)."""
     data = json.loads(Path(path).read_text())
     return [Entry(**{**c, "evidence": [Evidence(**ev) for ev in c["evidence"]]}) for c in data["claims"]]
+
+
+def merge(old: list[Entry], new: list[Entry], order: list[str]) -> list[Entry]:
+    """The ledger after re-running some claims: ``new`` replaces the entries of the same id in ``old``, the others
+    are kept, all in ``order`` (the registry's); entries whose id is not in ``order`` (claims no longer
+    registered) are dropped."""
+    by_id = {e.id: e for e in old} | {e.id: e for e in new}
+    return [by_id[i] for i in order if i in by_id]
 
 
 def write(entries: list[Entry], out_dir: Path) -> tuple[Path, Path]:

@@ -38,17 +38,41 @@ def sources(source_dir: Path = SOURCE_DIR) -> list[Path]:
     return found
 
 
+#: notebook-level metadata that describes one execution, not the notebook (papermill / nbclient run records)
+RUN_METADATA = ("papermill", "execution")
+
+
+def strip_run_metadata(nb):
+    """Remove what records one execution rather than the notebook: per-cell ``metadata.execution`` (timestamps
+    of iopub/shell messages, written by nbclient with record_timing) and notebook-level run records
+    (RUN_METADATA).  The executed copies are committed: regenerating one must change it only where a result
+    does.  Returns ``nb`` (modified in place)."""
+    for key in RUN_METADATA:
+        nb.metadata.pop(key, None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    return nb
+
+
 def execute(path: Path, timeout: int = TIMEOUT_S):
-    """Read a jupytext percent file and execute it in a fresh kernel (cwd = the repository root)."""
+    """Read a jupytext percent file and execute it in a fresh kernel (cwd = the repository root); the result
+    carries no timing or timestamp (:func:`strip_run_metadata`), and driving the kernel prints nothing."""
+    import tempfile
+
     import jupytext
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     nb = jupytext.read(path)
     for i, cell in enumerate(nb.cells):  # stable ids: a regenerated notebook differs only where its content does
         cell.id = f"cell-{i:03d}"
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(ROOT)}}).execute()
-    return nb
+    with tempfile.TemporaryDirectory(prefix="dsproof-kernel-") as sockets:
+        # IPC transport (unix sockets in a temporary folder): over TCP, ipykernel 7 logs "Kernel is running over
+        # TCP without encryption" to the terminal at every kernel start
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", record_timing=False,
+                       resources={"metadata": {"path": str(ROOT)}}).execute()
+    return strip_run_metadata(nb)
 
 
 def latex_png(latex: str, dpi: int = 200, fontsize: float = 13) -> tuple[str, int] | None:

@@ -8,7 +8,6 @@ the environment (versions, device, commit).
 
 from __future__ import annotations
 
-import datetime as _dt
 import html
 import json
 import platform
@@ -50,8 +49,8 @@ def environment() -> dict[str, str]:
     return {"dsproof commit": commit, "python": platform.python_version(), "platform": platform.platform(),
             "torch": torch.__version__, "transformers": transformers.__version__, "sympy": sympy.__version__,
             "numpy": numpy.__version__, "matplotlib": matplotlib.__version__,
-            "device": torch.cuda.get_device_name(0) if cuda else f"CPU ({platform.processor() or platform.machine()})",
-            "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+            "device": torch.cuda.get_device_name(0) if cuda else f"CPU ({platform.processor() or platform.machine()})"}
+    # no timestamp: the page is committed, and regenerating it must not change it unless a result does
 
 
 def skipped_checks(entries: list[ledger.Entry], reproduction: dict | None) -> list[tuple[str, str]]:
@@ -147,7 +146,7 @@ def render(entries: list[ledger.Entry], figures: list[tuple[str, str, str]], not
             f"<p><b>Assumptions.</b></p><ul>{''.join(f'<li>{_e(a)}</li>' for a in e.assumptions)}</ul>"
             + _table(["evidence", "what", "figure", "tolerance", "consistent"], ev_rows)
             + (f"<pre>{_e(e.error)}</pre>" if e.error else "")
-            + f"<p>Derivation: {_notebook_link(e, notebook_pages)} &middot; {e.seconds:.1f} s</p></section>")
+            + f"<p>Derivation: {_notebook_link(e, notebook_pages)}</p></section>")
     figs = "".join(f'<figure><img src="{_e(p)}" alt="{_e(n)}"><figcaption><b>{_e(n)}.</b> {_e(c)}</figcaption>'
                    f"</figure>" for n, p, c in figures)
     nbs = "".join(f'<li><a href="{_e(p)}">{_e(n)}</a></li>' for n, p in notebook_pages.items())

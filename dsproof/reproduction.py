@@ -18,6 +18,9 @@ from .ledger import Evidence, Outcome, claim
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "reports" / "reproduce"
+#: where the smoke preset goes by default: git-ignored (reports/_build/), and outside OUT, so neither the ledger
+#: (latest_results), the report (report.load_reproduction reads reports/reproduce/) nor git ever sees it
+SCRATCH = ROOT / "reports" / "_build" / "reproduce"
 #: which saved preset the ledger reads, most informative first
 PREFERENCE = ("h100", "cpu", "smoke")
 MODEL_COLOURS = {"base": "C7", "sft": "C0", "sft-reflect": "C2", "rl": "C3"}
@@ -146,20 +149,34 @@ def load_run(path: Path) -> R.RunResult:
                        rl_log=d["rl_log"], seconds=d["seconds"])
 
 
-def reproduce(preset: str, out: Path = OUT, device: str | None = None, progress=None, **overrides) -> Path:
-    """Run a named preset (optionally on another device / with field overrides) and save it under out/<preset>, or
-    out/<preset>-seed<N> when the seed is overridden (the ledger pools the default-seed folder with these)."""
+def default_out(preset: str) -> Path:
+    """Where ``dsproof reproduce --preset P`` writes without --out: SCRATCH for smoke (a pipeline check, never a
+    result), OUT for the others."""
+    return SCRATCH if preset == "smoke" else OUT
+
+
+def resolve_preset(preset: str, device: str | None = None, **overrides) -> R.Preset:
+    """The named preset with ``device`` and field overrides applied; ValueError for an unknown preset,
+    RuntimeError when it needs CUDA and torch has none."""
     import dataclasses
 
     if preset not in R.PRESETS:
         raise ValueError(f"unknown preset {preset!r}; expected one of {tuple(R.PRESETS)}")
-    p = R.PRESETS[preset]
     if device is not None:
         overrides["device"] = device
-    p = dataclasses.replace(p, **overrides)
+    p = dataclasses.replace(R.PRESETS[preset], **overrides)
     if p.device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"preset {preset} runs on {p.device}, but no CUDA device is available "
                            "(pass --device cpu to run it on the CPU, slowly)")
+    return p
+
+
+def reproduce(preset: str, out: Path | None = None, device: str | None = None, progress=None, **overrides) -> Path:
+    """Run a named preset (optionally on another device / with field overrides) and save it under out/<preset>, or
+    out/<preset>-seed<N> when the seed is overridden (the ledger pools the default-seed folder with these).
+    ``out`` defaults to :func:`default_out`."""
+    p = resolve_preset(preset, device, **overrides)
+    out = default_out(preset) if out is None else out
     res, models = R.run(p, progress=progress)
     folder = preset if p.seed == R.PRESETS[preset].seed else f"{preset}-seed{p.seed}"
     return save(res, models, Path(out) / folder)

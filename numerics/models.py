@@ -45,6 +45,19 @@ def build_model(arch: str, size: str = "tiny", dtype=torch.float64, device="cpu"
     return model.eval()  # no dropout: the probe is a deterministic function of the weights
 
 
+def random_like(model, seed: int = 0):
+    """A randomly initialised model of ``model``'s config, dtype and device, in eval mode: the chance baseline for
+    a checkpoint's attribution ratio (``dsproof probe --checkpoint PATH --baseline``)."""
+    import transformers
+
+    p = next(model.parameters())
+    torch.manual_seed(seed)
+    fresh = transformers.AutoModelForCausalLM.from_config(model.config, dtype=p.dtype).to(p.device)
+    if p.dtype == torch.float64:
+        keep_rmsnorm_dtype(fresh)
+    return fresh.eval()
+
+
 def _rmsnorm_in_input_dtype(self, x):
     var = x.pow(2).mean(-1, keepdim=True)
     return self.weight * (x * torch.rsqrt(var + self.variance_epsilon))

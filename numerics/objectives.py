@@ -1,12 +1,20 @@
 """The objectives as practitioners implement them (TRL, verl, OpenRLHF), plus the paper's forms.
 
+Sources and versions (definitions changed during 2026, so each mode names what it follows): the project's notes
+took them from verl ``verl/trainer/ppo/core_algos.py`` as of 2026-08 (``agg_loss`` modes, ``kl_penalty``
+estimators with the straight-through ``+`` variants, ``compute_policy_loss`` clipping and dual clip) and TRL
+``trl/trainer/grpo_trainer.py`` as of 2026-07 (KL beta as a loss, ``use_bias_correction_kl``).  They were not
+re-checked against those files when ``k1+`` was added: the copies of verl that could be consulted then (2025)
+predate the ``+`` variants and define only k1/abs/k2/k3 (``low_var_kl``, clamped to [-10, 10]).  Where verl
+and TRL differ or changed, the docstring of the function says which one it follows.
+
 Public API -- each factory returns an :class:`Objective`, a callable ``objective(logp, batch) -> loss`` (a
 scalar to *minimise*), where ``logp[i, t] = log pi_theta(y_t | y_<t)`` of the response tokens (differentiable)
 and ``batch`` is a :class:`TokenBatch`::
 
     surrogate(loss_agg_mode="token-mean", clip=(0.2, 0.28), dual_clip=3.0, ratio_level="token")
     surrogate(ratio_level="trajectory", clip=None)        # the paper's form (§3.3.1)
-    kl(estimator="k1" | "k2" | "k3" | "k3+", placement="loss" | "reward", clamp=10.0, importance_ratio=False)
+    kl(estimator="k1" | "k2" | "k3" | "k1+" | "k3+", placement="loss" | "reward", clamp=None, importance_ratio=False)
     sft(norm="token-mean"), dft(norm="token-mean")
 
 Aggregation modes (``loss_agg_mode`` / ``norm``), with per-token loss l, mask m, n_i = sum_t m, and sequence
@@ -19,6 +27,12 @@ seq-mean-token-sum         sum_i w_i sum_t m l / sum_i w_i
 seq-mean-token-sum-norm    sum_i w_i sum_t m l / (C sum_i w_i), C = ``norm_const`` (max length)
 token-sum                  sum_i w_i sum_t m l
 =========================  ==========================================================
+
+seq-mean-token-sum-norm (Dr. GRPO) follows verl as of 2026-08 (the project's notes): a weighted *mean* over
+sequences of the token sums, divided by a constant C.  The 2025 verl ``agg_loss`` (the copies consulted) computed
+``sum(seq_losses) / loss_mask.shape[-1]``: a *sum* over the B sequences divided by the padded width; that is B
+times this mode with ``norm_const`` = the padded width.  The gradient's direction, and so every stage ratio, is the
+same under both; only its scale differs.
 
 ``batch.stage`` labels every token PAD/PROMPT (0), SAMPLING (1) or DECISION (2); the loss mask is
 ``stage > 0``.  Objectives do not look at the stage: per-stage credit is read off ``token_weights`` (the
@@ -34,7 +48,7 @@ import torch
 
 PROMPT, SAMPLING, DECISION = 0, 1, 2
 LOSS_AGG_MODES = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm", "token-sum")
-KL_ESTIMATORS = ("k1", "k2", "k3", "k3+")
+KL_ESTIMATORS = ("k1", "k2", "k3", "k1+", "k3+")
 KL_PLACEMENTS = ("loss", "reward")
 
 
@@ -176,9 +190,13 @@ def surrogate(loss_agg_mode: str = "token-mean", clip: tuple[float, float] | Non
 # ------------------------------------------------------------------------------------------- KL
 def kl_estimate(logp: torch.Tensor, ref_logp: torch.Tensor, estimator: str, clamp: float | None = None) -> torch.Tensor:
     """Per-token KL estimators of KL(pi || ref) at tokens sampled from pi (practice.md):
-    k1 = l, k2 = l^2 / 2, k3 = r - 1 - log r with l = logp - ref_logp, r = pi_ref / pi = exp(-l);
-    k3+ has the value of k3 and the gradient of k2 (straight-through).  ``clamp``: verl clamps k3 to
-    [-clamp, clamp] (low_var_kl: 10)."""
+    k1 = l, k2 = l^2 / 2, k3 = r - 1 - log r with l = logp - ref_logp, r = pi_ref / pi = exp(-l).
+
+    The ``+`` variants follow verl's ``kl_penalty`` as of 2026-08 (the project's notes; see the module doc):
+    the value of the named estimator with the gradient of k2, straight-through,
+    ``k2 + (k - k2).detach()``: k1+ = k2 + (k1 - k2).detach(), k3+ = k2 + (k3 - k2).detach().  Their
+    expected gradient on-policy is that of KL(pi || ref), whatever the value reported.  ``clamp``: verl
+    clamps k3 to [-clamp, clamp] (low_var_kl: 10); it applies to k3 and to the value of k3+ only."""
     _check_choice(estimator, KL_ESTIMATORS, "KL estimator")
     l = logp - ref_logp
     k1 = l
@@ -187,7 +205,8 @@ def kl_estimate(logp: torch.Tensor, ref_logp: torch.Tensor, estimator: str, clam
     k3 = torch.exp(log_r) - 1 - log_r
     if clamp is not None:
         k3 = torch.clamp(k3, -clamp, clamp)
-    return {"k1": k1, "k2": k2, "k3": k3, "k3+": k2 + (k3 - k2).detach()}[estimator]
+    straight_through = lambda value: k2 + (value - k2).detach()  # noqa: E731 (value of `value`, gradient of k2)
+    return {"k1": k1, "k2": k2, "k3": k3, "k1+": straight_through(k1), "k3+": straight_through(k3)}[estimator]
 
 
 def returns_to_go(token_rewards: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ import torch
 
 from . import multiply as M
 from . import objectives as O
-from .probe import LMBatch, attribute, token_logprobs
+from .probe import LMBatch, attribute, eval_mode, token_logprobs
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,8 @@ def lm_batch(ep: M.Episodes, **extra) -> LMBatch:
 
 # ------------------------------------------------------------------------------------------- training
 def _attr_record(model, batch: LMBatch, objective, phase: str, step: int) -> dict:
-    r = attribute(model, batch, objective)
+    with eval_mode(model):  # the probe evaluates without dropout; the training loop's mode is restored after
+        r = attribute(model, batch, objective)
     return dict(phase=phase, step=step, objective=objective.name, sampling=r.norms["sampling"],
                 decision=r.norms["decision"], ratio=r.ratio, cosine=r.cosine)
 

@@ -80,3 +80,13 @@ def multiplication_episode(draw):
     capped = k == T and draw(st.booleans(), label="budget ended it")
     decisions = ["RESAMPLE"] * (k - 1) + ([] if capped else ["STOP"])
     return a, n, x, y, atts, decisions, T
+
+
+LOGPROB = st.floats(min_value=-6.0, max_value=-0.01, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def logp_and_ref_rows(draw, max_len: int = 6):
+    """(logp, ref_logp): one row each of per-token log-probs of the policy and of the reference, same length."""
+    n = draw(st.integers(1, max_len))
+    return [draw(st.lists(LOGPROB, min_size=n, max_size=n))], [draw(st.lists(LOGPROB, min_size=n, max_size=n))]

@@ -22,6 +22,17 @@ def test_check_writes_ledger(tmp_path, capsys):
     assert "lemma-3.1" in (tmp_path / "ledger.md").read_text()
 
 
+def test_ledger_is_byte_identical_when_regenerated(tmp_path):
+    """Run timings stay on the terminal: two runs of the same claims write byte-identical ledger files."""
+    ids = ["lemma-3.1", "calibration-4.2"]
+    for run in ("a", "b"):
+        assert cli.main(["check", "--quiet", "--out", str(tmp_path / run), "--only", *ids]) == 0
+    for name in ("ledger.json", "ledger.md"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    data = json.loads((tmp_path / "a" / "ledger.json").read_text())
+    assert not [k for c in data["claims"] for k in c if k in ledger.RUN_ONLY_FIELDS]
+
+
 def test_inconsistent_evidence_makes_exit_code_nonzero(tmp_path, monkeypatch):
     def broken():
         return ledger.Outcome("proved", [ledger.Evidence("autograd", "deliberately inconsistent", "1e3", "", False)])

@@ -56,6 +56,45 @@ def test_committed_executed_notebooks_match_sources(rendered_notebooks):
         assert all(c.execution_count for c in committed.cells if c.cell_type == "code"), f"{path} not executed"
 
 
+def test_executed_notebooks_carry_no_timing(rendered_notebooks):
+    """The executed copies are committed: no execution timestamps in their metadata and no run time in the claim
+    displays (show_claim), so re-executing one changes it only where a result changes."""
+    import re
+
+    for name, r in rendered_notebooks.items():
+        nb = r["notebook"]
+        assert not [k for k in notebooks.RUN_METADATA if k in nb.metadata], name
+        assert not [c.id for c in nb.cells if "execution" in c.metadata], f"{name}: execution timestamps kept"
+        text = nbformat.writes(nb)
+        assert not re.search(r"status \w+, [0-9.]+ s", text), f"{name}: a claim's run time is displayed"
+        assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", text), f"{name}: a timestamp"
+
+
+def test_executing_a_notebook_prints_no_kernel_warnings(tmp_path, capfd):
+    """`dsproof report` executes notebooks: nothing from driving the kernel (ipykernel's TCP warning, jupyter_client
+    / zmq warnings) reaches the terminal, whether printed by the kernel process or warned in this one."""
+    import warnings
+
+    src = tmp_path / "01_probe.py"
+    src.write_text("# %%\nprint(1 + 1)\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nb = notebooks.execute(src)
+    out, err = capfd.readouterr()
+    assert nb.cells[0].outputs[0]["text"] == "2\n"
+    assert err.strip() == "", f"the kernel printed to the terminal: {err[:300]}"
+    assert not [str(w.message) for w in caught], [str(w.message)[:120] for w in caught]
+
+
+def test_strip_run_metadata_removes_execution_records():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    nb.cells[0].metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00.000000Z"}
+    nb.metadata["papermill"] = {"start_time": "2026-01-01T00:00:00"}
+    nb.metadata["kernelspec"] = {"name": "python3"}
+    out = notebooks.strip_run_metadata(nb)
+    assert out.cells[0].metadata == {} and set(out.metadata) == {"kernelspec"}
+
+
 def test_every_claim_has_an_anchored_section():
     anchors = {p.stem: p.read_text() for p in notebooks.sources()}
     for c in ledger.load_all().values():

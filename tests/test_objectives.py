@@ -11,7 +11,8 @@ from numerics import crosscheck as X
 from numerics import objectives as O
 from numerics.attribution import stage_split
 from numerics.tolerances import assert_close
-from tests.strategies import LOSS_AGG_MODES, budget_and_lengths, clip_safe_log_ratios, logits3, stage_rows
+from tests.strategies import (LOSS_AGG_MODES, budget_and_lengths, clip_safe_log_ratios, logits3, logp_and_ref_rows,
+                              stage_rows)
 from theory import kl as K
 from theory import surrogate as S
 from theory import toy as T_
@@ -65,7 +66,7 @@ def test_known_kl_estimator_gradients(seed):
     pi = lambda: torch.softmax(x, 0)  # noqa: E731 (fresh graph per use)
     rev, = torch.autograd.grad((pi() * (pi().log() - ref.log())).sum(), x)
     fwd, = torch.autograd.grad((ref * (ref.log() - pi().log())).sum(), x)
-    expected = {"k1": torch.zeros(5, dtype=D), "k2": rev, "k3": fwd, "k3+": rev}
+    expected = {"k1": torch.zeros(5, dtype=D), "k2": rev, "k3": fwd, "k1+": rev, "k3+": rev}
     for est, want in expected.items():
         batch = _categorical_batch(x_ref)
         batch.seq_weights = pi().detach()
@@ -80,6 +81,30 @@ def test_k3_plus_has_k3_value_and_k2_gradient():
     k3, k3p, k2 = (O.kl_estimate(l, ref, e) for e in ("k3", "k3+", "k2"))
     assert_close(k3p, k3, "k3+ value")
     assert_close(torch.autograd.grad(k3p.sum(), l)[0], torch.autograd.grad(k2.sum(), l)[0], "k3+ gradient")
+
+
+@given(data=st.data())
+def test_straight_through_estimators_have_their_value_and_the_gradient_of_k2(data):
+    """verl's '+' estimators: k1+ (k3+) has k1's (k3's) value and k2's gradient, per token and through the loss
+    objective, float64 at the tolerance table's float64 tolerance."""
+    rows, ref_rows = data.draw(logp_and_ref_rows(), label="logp, ref_logp")
+    ref = torch.tensor(ref_rows, dtype=D)
+
+    def value_and_grad(est):
+        lp = torch.tensor(rows, dtype=D, requires_grad=True)
+        v = O.kl_estimate(lp, ref, est)
+        return v.detach(), torch.autograd.grad(v.sum(), lp)[0]
+
+    k2_grad = value_and_grad("k2")[1]
+    for plus, base in (("k1+", "k1"), ("k3+", "k3")):
+        value, grad = value_and_grad(plus)
+        assert_close(value, value_and_grad(base)[0], f"{plus} value = {base} value")
+        assert_close(grad, k2_grad, f"{plus} gradient = k2 gradient")
+        batch = O.TokenBatch(stage=torch.ones_like(ref, dtype=torch.long), ref_logp=ref)
+        lp = torch.tensor(rows, dtype=D, requires_grad=True)
+        g_plus, = torch.autograd.grad(O.kl(plus, "loss")(lp, batch), lp)
+        g_k2, = torch.autograd.grad(O.kl("k2", "loss")(lp, batch), lp)
+        assert_close(g_plus, g_k2, f"kl({plus!r}, 'loss') gradient = kl('k2', 'loss') gradient")
 
 
 def test_importance_corrected_k3_is_not_a_noop_on_policy():

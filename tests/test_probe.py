@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from numerics import objectives as O
 from numerics.models import ARCHS, build_model, self_correction_batch, with_logps
-from numerics.probe import LMBatch, attribute, token_logprobs
+from numerics.probe import LMBatch, attribute, eval_mode, token_logprobs
 from numerics.tolerances import FD_RTOL, FD_STEP, tolerance
 
 OBJECTIVES = [O.surrogate(loss_agg_mode="seq-mean-token-mean"), O.kl("k3", "loss"), O.sft(), O.dft()]
@@ -90,6 +90,100 @@ def test_bad_inputs(tiny):
 
     with pytest.raises(TypeError, match="no .logits"):
         attribute(NoLogits(), batch, O.sft())
+
+
+def _gpt2_with_dropout():
+    """A GPT-2 built from a config, in training mode: dropout 0.1 on (resid, embd, attn), as a user would have it."""
+    import transformers
+
+    torch.manual_seed(0)
+    cfg = transformers.GPT2Config(**ARCHS["gpt2"][1])
+    model = transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.float64).train()
+    assert cfg.resid_pdrop > 0 and model.training
+    with eval_mode(model):
+        batch = with_logps(model, self_correction_batch(cfg.vocab_size))
+    return model, batch
+
+
+def test_training_mode_is_probed_in_eval_mode_and_restored():
+    """Dropout would give a different ratio on every call: attribute() warns, evaluates in eval mode (the same
+    result as an eval() model) and restores every module's training flag."""
+    model, batch = _gpt2_with_dropout()
+    obj = O.surrogate(loss_agg_mode="token-mean")
+    with pytest.warns(UserWarning, match="training mode.*eval"):
+        first = attribute(model, batch, obj)
+    with pytest.warns(UserWarning, match="training mode"):
+        second = attribute(model, batch, obj)
+    assert first.ratio == second.ratio and first.norms == second.norms
+    assert all(m.training for m in model.modules()), "the training mode was not restored"
+    with eval_mode(model):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no warning for a model already in eval mode
+            assert attribute(model, batch, obj).ratio == first.ratio
+
+
+@pytest.mark.parametrize("name", ["advantages", "old_logp", "ref_logp"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")], ids=["nan", "inf"])
+def test_non_finite_batch_tensors_are_named(tiny, name, bad):
+    model, batch = tiny
+    t = getattr(batch, name).clone()
+    t.view(-1)[1] = bad
+    broken = LMBatch(batch.input_ids, batch.attention_mask, batch.stage,
+                     **{k: (t if k == name else getattr(batch, k)) for k in ("advantages", "old_logp", "ref_logp")})
+    with pytest.raises(ValueError, match=f"batch.{name} is not finite"):
+        attribute(model, broken, O.kl("k3", "loss") if name == "ref_logp" else O.surrogate())
+
+
+def test_non_finite_logits_are_named(tiny):
+    import copy
+    import types
+
+    model, batch = tiny
+    poisoned = copy.deepcopy(model)
+    with torch.no_grad():
+        poisoned.get_output_embeddings().weight[3] = float("nan")
+    with pytest.raises(ValueError, match="logits are not finite at the sampling positions"):
+        attribute(poisoned, batch, O.sft())
+
+    class NanLM(torch.nn.Module):  # outside HEAD_SPLIT_TYPES: the full-logits path
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+
+        def forward(self, input_ids, attention_mask):
+            logits = torch.zeros(*input_ids.shape, 64, dtype=torch.float64) + self.w
+            logits[0, 2, 5] = float("inf")
+            return types.SimpleNamespace(logits=logits)
+
+    with pytest.raises(ValueError, match="logits are not finite"):
+        attribute(NanLM().eval(), batch, O.sft())
+
+
+def test_zero_gradient_warns_and_no_trainable_parameter_raises(tiny):
+    import copy
+    import math
+
+    model, batch = tiny
+    zero = LMBatch(batch.input_ids, batch.attention_mask, batch.stage, torch.zeros_like(batch.advantages),
+                   batch.old_logp, batch.ref_logp)
+    with pytest.warns(RuntimeWarning, match="exactly zero at both stages"):
+        r = attribute(model, zero, O.surrogate())
+    assert math.isnan(r.ratio) and math.isnan(r.cosine) and r.norms["total"] == 0
+    frozen = copy.deepcopy(model).requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameter"):
+        attribute(frozen, batch, O.sft())
+
+
+def test_token_counts_per_stage(tiny):
+    model, batch = tiny
+    r = attribute(model, batch, O.sft())
+    assert r.tokens == {"sampling": int((batch.stage == 1).sum()), "decision": int((batch.stage == 2).sum())}
+    assert r.tokens["sampling"] > r.tokens["decision"] > 0
+    assert f"{r.tokens['sampling']:14d} {r.tokens['decision']:14d}" in r.table()
+    d = r.to_dict()
+    assert d["tokens"] == r.tokens and set(d["norms"]) == {"sampling", "decision", "total"}
 
 
 def _ddp_worker(rank, world, port, out):

@@ -47,6 +47,17 @@ def test_report_contents(built_report):
         assert "no CUDA device" in page
 
 
+def test_report_carries_no_timing_or_timestamp(built_report):
+    """index.html is committed: regenerating it must change nothing unless a result does (no run seconds per claim,
+    no generation time)."""
+    import re
+
+    page = (built_report / "index.html").read_text()
+    assert not re.search(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}", page), "a timestamp in the report"
+    assert not re.search(r"&middot; \d+\.\d s<", page), "a claim's run time in the report"
+    assert "generated" not in report.environment()
+
+
 def test_report_figures_are_not_blank(built_report):
     figs = sorted((built_report / "figures").glob("*.png"))
     assert len(figs) >= 3

@@ -298,6 +298,29 @@ def test_ledger_claim_reads_the_results(smoke_run, monkeypatch):
     assert o.verdict == "open" and o.evidence[0].kind == "skipped"
 
 
+def test_smoke_output_stays_out_of_git_and_the_report(monkeypatch, tmp_path):
+    """`dsproof reproduce --preset smoke` writes to a git-ignored folder that neither the ledger
+    (latest_results reads OUT) nor the report (reads reports/reproduce/) looks at."""
+    import subprocess
+
+    from dsproof import cli
+    from dsproof import report as RE
+
+    default = RP.default_out("smoke")
+    assert default == RP.SCRATCH and not default.resolve().is_relative_to(RP.OUT.resolve())
+    assert not default.resolve().is_relative_to((RP.ROOT / "reports" / "reproduce").resolve())
+    assert all(RP.default_out(p) == RP.OUT for p in R.PRESETS if p != "smoke")
+    probe = default / "smoke" / "results.json"
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(probe)], cwd=RP.ROOT).returncode
+    assert ignored == 0, f"{probe} is not git-ignored"
+    monkeypatch.setattr(RP, "SCRATCH", tmp_path / "scratch")
+    assert cli.main(["reproduce", "--preset", "smoke", "--quiet"]) == 0
+    assert (tmp_path / "scratch" / "smoke" / "results.json").exists()
+    assert "smoke" not in RE.load_reproduction(RP.ROOT / "reports")
+    found = RP.latest_results()
+    assert found is None or found[0] != "smoke"
+
+
 def test_h100_preset_layout_runs_on_cpu_at_toy_size(tmp_path):
     """The h100 preset's task (3 x 3..9 digits, budget 3) end to end on the CPU with every size cut down: the
     layouts of the longest episodes, the OOD split and the saving all work before a GPU is spent on it."""
