@@ -51,9 +51,12 @@ class Scaling:
         expr = sp.sympify(expr).subs(q ** L, P)
         if self.regime == "exponential":
             return expr
-        qL = P ** (1 / L)
-        ref = {"fixed-p_s": qL * sp.exp(-Delta) / (1 - qL + qL * sp.exp(-Delta)), "fixed-p_s-ref": q_ref}[self.name]
-        return expr.subs({q_ref: ref}).subs({q: qL})
+        if self.name == "fixed-p_s":
+            # reference logit = policy logit - Delta: the two token log-ratios in closed form (exact), then q_ref
+            shift = sp.log(1 - q + q * sp.exp(-Delta))
+            expr = expr.xreplace({sp.log(q / q_ref): Delta + shift, sp.log((1 - q) / (1 - q_ref)): shift})
+            expr = expr.subs(q_ref, q * sp.exp(-Delta) / (1 - q + q * sp.exp(-Delta)))
+        return expr.subs({q: P ** (1 / L)})
 
 
 SCALINGS = {s.name: s for s in (
@@ -83,6 +86,33 @@ class Leading:
         return (-self.p_order, self.power, self.log_power)
 
 
+def _dominant(terms) -> tuple:
+    """Among monomials coeff * x**a * log(x)**c (as (a, c, coeff)), the dominant one as x -> 0+ for x = eps, with
+    the coefficients of equal (a, c) added: smallest a, then largest c."""
+    best = min((a, -c) for a, c, _ in terms)
+    coeff = sp.Add(*[k for a, c, k in terms if (a, -c) == best])
+    return best[0], -best[1], coeff
+
+
+def _monomials(expr, x):
+    """expr (a sum of coeff * x**a * log(x)**c) as a list of (a, c, coeff)."""
+    out = []
+    for term in sp.Add.make_args(sp.expand(expr)):
+        coeff, rest = term.as_independent(x, as_Add=False)
+        a, c = sp.Integer(0), 0
+        for base, e in rest.as_powers_dict().items():
+            if base == 1:
+                continue
+            if base == x:
+                a += e
+            elif base == sp.log(x) and e.is_Integer:
+                c += int(e)
+            else:
+                raise ValueError(f"not of the form coeff x^a log(x)^c: {term}")
+        out.append((a, c, coeff))
+    return out
+
+
 def _leading_exponential(g) -> Leading | None:
     g = sp.expand(g)
     for k in range(6):
@@ -100,15 +130,10 @@ def _split_eps_logs(expr):
 
 
 def _leading_algebraic(g) -> Leading | None:
-    lt = sp.expand(_split_eps_logs(_split_eps_logs(sp.sympify(g).subs(L, 1 / eps)).as_leading_term(eps)))
-    ell = sp.Symbol("ell")
-    poly = sp.Poly(lt.subs(sp.log(eps), ell), ell)
-    c = poly.degree()
-    coeff, power = sp.expand(poly.LC()).as_coeff_exponent(eps)
-    if coeff.has(eps):
-        raise ValueError(f"leading term not of the form C eps^a log(eps)^c: {lt}")
-    # eps^power (log eps)^c = L^(-power) (-log L)^c
-    return Leading(sp.simplify(coeff * (-1) ** c), -power, c, 0)
+    lt = _split_eps_logs(_split_eps_logs(sp.sympify(g).subs(L, 1 / eps)).as_leading_term(eps))
+    a, c, coeff = _dominant(_monomials(lt, eps))
+    # eps^a (log eps)^c = L^(-a) (-log L)^c
+    return Leading(coeff * (-1) ** c, -a, c, 0)
 
 
 def _freeze_constant_powers(expr):
@@ -121,16 +146,19 @@ def _freeze_constant_powers(expr):
     return expr.xreplace(frozen), {v: k for k, v in frozen.items()}
 
 
-def leading(g, scaling: Scaling) -> Leading | None:
-    """Leading behaviour of one gradient component along ``scaling`` (None if it is identically 0)."""
+def leading(g, scaling: Scaling, values: dict | None = None) -> Leading | None:
+    """Leading behaviour of one gradient component along ``scaling`` (None if it is identically 0), symbolic in
+    every parameter, or at the point ``values`` (see :func:`setting`) when given."""
     if g == 0:
         return None
     g = scaling.substitute(g)
-    if scaling.regime == "exponential":
-        return _leading_exponential(g)
+    if scaling.regime == "exponential":  # derived symbolically (fast), then evaluated at the point
+        out = _leading_exponential(g)
+        return out if not values else Leading(out.coeff.subs(values), out.power, out.log_power, out.p_order)
     g, back = _freeze_constant_powers(g)
-    out = _leading_algebraic(g)
-    return Leading(out.coeff.xreplace(back), out.power, out.log_power, out.p_order)
+    out = _leading_algebraic(g)  # derived symbolically, then evaluated at the point
+    coeff = out.coeff.xreplace(back)
+    return Leading(coeff.subs(values) if values else coeff, out.power, out.log_power, out.p_order)
 
 
 @dataclass(frozen=True)
@@ -157,10 +185,11 @@ class RatioAsymptotics:
         return 0 if self.exponentially_small else self.coeff * L ** self.power * sp.log(L) ** self.log_power
 
 
-def ratio_asymptotics(g, scaling: Scaling | str) -> RatioAsymptotics:
-    """Leading order of the attribution ratio of the 3-vector ``g`` (d/dtheta_s, d/dtheta_dC, d/dtheta_dW)."""
+def ratio_asymptotics(g, scaling: Scaling | str, values: dict | None = None) -> RatioAsymptotics:
+    """Leading order of the attribution ratio of the 3-vector ``g`` (d/dtheta_s, d/dtheta_dC, d/dtheta_dW), symbolic
+    or at the point ``values``."""
     scaling = SCALINGS[scaling] if isinstance(scaling, str) else scaling
-    comps = tuple(leading(x, scaling) for x in g)
+    comps = tuple(leading(x, scaling, values) for x in g)
     s, dec = comps[0], [c for c in comps[1:] if c is not None]
     if s is None or not dec:
         raise ValueError(f"ratio undefined along {scaling.name}: a stage's gradient is identically 0")
@@ -170,7 +199,7 @@ def ratio_asymptotics(g, scaling: Scaling | str) -> RatioAsymptotics:
         return RatioAsymptotics(scaling.name, comps, sp.Integer(0), sp.Integer(0), 0, True)
     if s.p_order < -top[0]:
         raise ValueError("the decision gradient is exponentially small against the sampling gradient")
-    return RatioAsymptotics(scaling.name, comps, sp.simplify(sp.Abs(s.coeff) / d_coeff), s.power - top[1],
+    return RatioAsymptotics(scaling.name, comps, sp.Abs(s.coeff) / d_coeff, s.power - top[1],
                             s.log_power - top[2])
 
 

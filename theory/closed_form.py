@@ -180,9 +180,32 @@ class ClosedForm:
         ])
 
 
+#: the objectives whose attribution is compared, as (name, what it is)
+OBJECTIVES = {
+    "surrogate": "RL surrogate, on-policy (Theorem 3.1): grad J",
+    "kl-k1-reward": "k1 in the reward, full returns (Theorem 3.2's placement): grad KL(P || P_ref)",
+    "kl-k2-loss": "k2 as a per-token loss (verl 'mse'; = k1+ / k3+ gradients): the partial gradient",
+    "kl-k3-loss": "k3 as a per-token loss (verl low_var_kl, the experiments' choice; clamp inactive here)",
+    "sft": "SFT on one reflection demonstration (App. D.2)",
+    "dft": "DFT on one reflection demonstration (App. D.4)",
+}
+
+
+def objective_gradients(T_=T, L_=L) -> dict[str, sp.Matrix]:
+    """Expected gradient (d/dtheta_s, d/dtheta_dC, d/dtheta_dW) of each objective in OBJECTIVES, in closed form.
+    KL objectives are the penalty's gradient (their ascent direction is its negative: the ratio is the same)."""
+    from .sft import reflection_demonstration_gradients
+
+    cf = ClosedForm(T_, L_)
+    demo = reflection_demonstration_gradients(cf.L)
+    return {"surrogate": cf.gradient(cf.J), "kl-k1-reward": cf.gradient(cf.kl_sequence),
+            "kl-k2-loss": cf.token_loss_gradient("k2"), "kl-k3-loss": cf.token_loss_gradient("k3"),
+            "sft": demo["sft"], "dft": demo["dft"]}
+
+
 def attribution_ratio(g) -> sp.Expr:
     """|d/dtheta_s| / ||(d/dtheta_dC, d/dtheta_dW)||: the sampling:decision attribution ratio of a gradient."""
     return sp.Abs(g[0]) / sp.sqrt(g[1] ** 2 + g[2] ** 2)
 
 
-__all__ = ["T", "L", "n", "ClosedForm", "attempt_recursion", "geometric", "attribution_ratio", "PROB_OF"]
+__all__ = ["T", "L", "n", "ClosedForm", "OBJECTIVES", "objective_gradients", "attempt_recursion", "geometric", "attribution_ratio", "PROB_OF"]

@@ -44,3 +44,16 @@ def stage_share(n_sampling, n_decision, size_sampling=1, size_decision=1):
     """Share of the summed gradient carried by the decision tokens when every token's gradient has the
     given size: n_d s_d / (n_s s_s + n_d s_d)."""
     return n_decision * size_decision / (n_sampling * size_sampling + n_decision * size_decision)
+
+
+def reflection_demonstration_gradients(L) -> dict[str, "sp.Matrix"]:
+    """SFT and DFT gradients (d/dtheta_s, d/dtheta_dC, d/dtheta_dW) on one reflection demonstration of the two-stage
+    toy model: a wrong attempt (its last token wrong, the L - 1 others right), RESAMPLE, a correct attempt of L
+    tokens, STOP.  SFT: sum_t grad log pi(y_t); DFT: sum_t sg(pi(y_t)) grad log pi(y_t) (Wu et al.).  Token-mean
+    aggregation divides both stages by the same 2L + 2, so it leaves the ratio unchanged.  L may be a symbol."""
+    from .toy import LOGITS, ToyModel, p_dC, p_dW, q
+
+    tokens = [(q, 2 * L - 1), (1 - q, 1), (p_dW, 1), (p_dC, 1)]  # (token probability, count)
+    sft = sp.Matrix([sp.Add(*[n * ToyModel.d_logit(sp.log(p), th) for p, n in tokens]) for th in LOGITS])
+    dft = sp.Matrix([sp.Add(*[n * p * ToyModel.d_logit(sp.log(p), th) for p, n in tokens]) for th in LOGITS])
+    return {"sft": sft.applyfunc(sp.factor), "dft": dft.applyfunc(sp.factor)}
