@@ -13,7 +13,9 @@ from numerics.figure1 import Figure1Run, kl_ratio_range, sweep, train_toy
 from numerics.tolerances import MC_Z_MAX, TOLERANCES, error_ratio
 from theory import calibration as C_
 from theory import toy as T_
-from theory.trajectory import corollary_3_1, episode_layout, lemma_3_1, parameterisation
+from theory.closed_form import attempt_recursion
+from theory.trajectory import (corollary_3_1, corollary_3_1_general, episode_layout, lemma_3_1, lemma_3_1_induction,
+                               parameterisation)
 
 from .ledger import Evidence, Outcome, claim
 
@@ -39,6 +41,13 @@ def check_lemma_3_1() -> Outcome:
             for kind in ("shared", "disjoint"):
                 r = lemma_3_1(episode_layout(lengths, capped=capped), parameterisation(kind))
                 worst = max(worst, 0 if r["residual"] == 0 else 1)
+    proofs = {capped: lemma_3_1_induction(capped) for capped in (False, True)}
+    ok = all(r["base"] == 0 and r["step"] == 0 for r in proofs.values())
+    ev.append(Evidence("symbolic", "every T (symbolic): log P built token by token by the chain rule (T=1: attempt 1 "
+                       "[+ STOP]; T -> T+1: STOP_T becomes RESAMPLE_T, attempt T+1 [+ STOP] appended) equals "
+                       "sum_{k<=T} log pi_sample + sum_{k<T} log pi_d(RESAMPLE) [+ log pi_d(STOP|s_T)]; voluntary STOP "
+                       "and budget cap", "base and step residuals 0" if ok else str(proofs), "exact", ok,
+                       scope="proof by induction"))
     ev.append(Evidence("symbolic", "log P (chain rule over tokens) - [sum log pi_sample + sum log pi_d], "
                        f"layouts L={LAYOUTS}, capped and uncapped, shared and disjoint parameters",
                        "residual = 0" if worst == 0 else "nonzero residual", "exact", worst == 0))
@@ -63,6 +72,11 @@ def check_lemma_3_1() -> Outcome:
         "final-answer reward, gamma = 1"], notebook="01_factorisation")
 def check_cor_3_1() -> Outcome:
     ev = []
+    proofs = [corollary_3_1_general(capped) for capped in (False, True)]
+    ok = all(p["residual"] == 0 for p in proofs)
+    ev.append(Evidence("symbolic", "every T (symbolic): grad log P - g_sampling - g_decision for Lemma 3.1's log P, "
+                       "any parameterisation (each log pi an undefined function of theta); voluntary STOP and cap",
+                       "residual 0" if ok else str(proofs), "exact", ok, scope="proof by induction"))
     res = []
     for lengths in LAYOUTS:
         for kind in ("shared", "disjoint"):
@@ -152,6 +166,15 @@ def check_calibration() -> Outcome:
     lim = sp.simplify(C_.budget_limit() - C_.predicted_accuracy())
     ev.append(Evidence("symbolic", "lim_{T->oo} finite-budget formula - §4.2 formula (0 < b < 1)",
                        f"residual {lim}", "exact", lim == 0))
+    rec = attempt_recursion()
+    ev.append(Evidence("symbolic", "J_T for every T and L (symbolic): the attempt recursion V(n+1) = a + b V(n), "
+                       "V(1) = c solved by rsolve equals the geometric form; base case and step checked",
+                       f"residuals rsolve {rec.rsolve_residual}, base {rec.base_residual}, step {rec.step_residual}",
+                       "exact", rec.proved, scope="proof by induction"))
+    gap = sp.simplify(C_.predicted_accuracy_budget() - C_.predicted_accuracy() - C_.budget_gap())
+    ev.append(Evidence("symbolic", "f_T - f_oo = -p_s (1-p_s) (p_dC + p_dW - 1) b^(T-1) / (1-b) for symbolic T: the "
+                       "unlimited formula over-predicts iff p_dC + p_dW > 1, under-predicts iff < 1, exact iff = 1",
+                       f"residual {gap}", "exact", gap == 0, scope="general proof"))
     f_inf = C_.predicted_accuracy_numeric(None)
     pt = (0.2, 0.95, 0.5)  # paper's far-OOD regime for RL: p_s < 20%, p_dC near ceiling, p_dW 40-60%
     gaps = {T: f_inf(*pt) - C_.predicted_accuracy_numeric(T)(*pt) for T in (2, 4, 8, 16)}
@@ -196,11 +219,12 @@ def check_appendix_c() -> Outcome:
     ev.append(Evidence("autograd", "training gradients (autograd) vs theory/ at one state", f"error/tolerance {err:.1e}", TOL64,
                        err <= 1.0))
     kl_min_L1 = min(rows[(1, 0.05)][0], rows[(1, 0.5)][0])
-    refuted = kl_min_L1 < 2
+    below_2 = kl_min_L1 < 2
     summary = (f"With the paper's three logits (L=1) the KL attribution ratio falls to {kl_min_L1:.2f} < 2 during "
                f"training (w=0.05), and below 2 in {len(below)} of {len(grid)} settings of a sweep over the "
                f"unreported settings, so 'exceeds 2:1 throughout' is not a property of the model; the reward "
                f"(surrogate) ratio is not 1 either ({rows[(1, 0.05)][2]:.2f}..{rows[(1, 0.05)][3]:.2f}). An order "
                f"of magnitude appears only with multi-token attempts (L=8: up to {rows[(8, 0.5)][1]:.0f}), where the "
-               "surrogate's ratio grows too.")
-    return Outcome("refuted" if refuted else "holds-under-assumptions", ev, summary)
+               "surrogate's ratio grows too. The paper reports neither its settings nor how it measures the ratio, so "
+               "this maps where the claim holds rather than refuting it.")
+    return Outcome("setting-dependent" if below_2 else "holds-under-assumptions", ev, summary)

@@ -6,14 +6,18 @@ import numpy as np
 import sympy as sp
 import torch
 
-from numerics import crosscheck as X
-from numerics import objectives as O
+from numerics import crosscheck
+from numerics import objectives
 from numerics.tolerances import TOLERANCES, error_ratio
-from theory import kl as K
-from theory import sft as F
-from theory import surrogate as S
-from theory import toy as T_
+from theory import asymptotics
+from theory import kl as kl_theory
+from theory import sft as sft_theory
+from theory import surrogate as surrogate_theory
+from theory import toy as toy_theory
+from theory.closed_form import OBJECTIVES, objective_gradients
+from theory.trajectory import corollary_3_1_general
 
+from . import scaling
 from .claims_core import TOL64
 from .ledger import Evidence, Outcome, claim
 
@@ -29,57 +33,89 @@ def _ratio(v: np.ndarray) -> float:
     return abs(v[0]) / float(np.linalg.norm(v[1:]))
 
 
-def surrogate_ratio_curve(Ls) -> dict[int, float]:
-    """|dJ/dtheta_s| / ||dJ/dtheta_d|| (what the on-policy surrogate credits) for attempts of L tokens: budget T=3,
-    first-attempt accuracy held at p_s = 0.5 (q = 0.5^(1/L)), decision logits Z[1:] (the thm-3.1-norms setting)."""
-    out = {}
-    for L in Ls:
-        th_s = float(np.log(0.5 ** (1 / L) / (1 - 0.5 ** (1 / L))))
-        gJ, _ = X.symbolic_gradients(3, (L,) * 3, (th_s, Z[1], Z[2]))
-        out[L] = _ratio(gJ)
-    return out
-
-
 @claim("thm-3.1", "Theorem 3.1", "Under the surrogate L = E[pi_theta(tau)/pi_old(tau) A] (trajectory ratio, no clip), "
        "Q_sample = Q_d = gamma^(sum_j len) A: the advantage multiplies both gradient sums identically.",
        ["on-policy (theta = theta_old)", "gamma = 1 (GRPO); gamma < 1 examined separately",
         "toy model T=2, L=(2,2), exact enumeration"], notebook="02_surrogate")
 def check_theorem_3_1() -> Outcome:
     ev = []
-    m = X.toy_model(2, (2, 2))
-    same = all(ws == wd for _, ws, wd in S.theorem_3_1_coefficients(m))
+    proof = [corollary_3_1_general(capped) for capped in (False, True)]
+    ok = all(p["theorem_3_1"] == 0 for p in proof)
+    ev.append(Evidence("symbolic", "every T (symbolic): A grad log P - (A g_sampling + A g_decision), with g_sampling = "
+                       "sum_{k<=T} grad log pi_sample and g_decision = sum_k grad log pi_d (Corollary 3.1 by induction; "
+                       "voluntary STOP and budget cap)", "residual 0" if ok else str(proof), "exact", ok,
+                       scope="proof by induction"))
+    m = crosscheck.toy_model(2, (2, 2))
+    same = all(ws == wd for _, ws, wd in surrogate_theory.theorem_3_1_coefficients(m))
     ev.append(Evidence("symbolic", "per-trajectory coefficient of sum grad log pi_sample vs sum grad log pi_d",
                        "identical (A, A) for every trajectory" if same else "differ", "exact", same))
-    sym = X.symbolic_values(S.expected_stage_gradient(m, "seq-mean-token-sum"), Z)
-    exact, _ = X.symbolic_gradients(2, (2, 2), Z)
+    sym = crosscheck.symbolic_values(surrogate_theory.expected_stage_gradient(m, "seq-mean-token-sum"), Z)
+    exact, _ = crosscheck.symbolic_gradients(2, (2, 2), Z)
     ev.append(Evidence("symbolic", f"E[A g_stage] = dJ/dtheta_stage at theta={Z}",
                        f"max |diff| {np.abs(sym - exact).max():.1e}", "1e-12", np.abs(sym - exact).max() < 1e-12))
-    obj = O.surrogate(ratio_level="trajectory", clip=None, loss_agg_mode="seq-mean-token-sum")
-    g = _ascent(X.toy_objective_stage_gradients(2, (2, 2), Z, obj))
+    obj = objectives.surrogate(ratio_level="trajectory", clip=None, loss_agg_mode="seq-mean-token-sum")
+    g = _ascent(crosscheck.toy_objective_stage_gradients(2, (2, 2), Z, obj))
     err = error_ratio(torch.tensor(g), torch.tensor(exact))
     ev.append(Evidence("autograd", "numerics.objectives.surrogate(ratio_level='trajectory', clip=None), per-stage "
                        "gradient via the stage-split VJP vs theory/", f"error/tolerance {err:.1e}", TOL64, err <= 1))
     gamma, L = 0.99, 512
     ev.append(Evidence("counterexample", f"gamma < 1: Q_d / Q_sample(first token of attempt k) = gamma^(-L_k) "
-                       f"(gamma={gamma}, L_k={L})", f"{float(S.discounted_q_ratio(L, gamma)):.1f}", "exact"))
+                       f"(gamma={gamma}, L_k={L})", f"{float(surrogate_theory.discounted_q_ratio(L, gamma)):.1f}", "exact"))
     return Outcome("proved", ev, "With gamma = 1 the same scalar A weights both score sums in every trajectory and "
                    "the per-stage expected gradients are exactly dJ/dtheta_stage. With gamma < 1 the two Q's differ "
                    "by gamma^(-L_k) (the sampling tokens sit L_k tokens further from the reward), so the formula "
                    "cannot hold for both.")
 
 
+def _scaling_evidence(objective: str, description: str) -> list[Evidence]:
+    """One evidence row per scaling: the exact ratio at L = 1 and in the regime of real attempts, the derived leading
+    order, and the surrogate control."""
+    return [Evidence("symbolic", f"{description}, {row.scaling} ({SCALING_TEXT[row.scaling]}): exact ratio and derived "
+                     "leading order as L -> oo" + ("" if objective == "surrogate" else "; / surrogate = the same "
+                                                  "model scaled the same way at the same L (control)"),
+                     row.text(), "exact (closed form at 30 digits; leading order by series, not fitted)")
+            for row in scaling.rows(objective)] + [_general_fixed_logits(objective)]
+
+
+def _general_fixed_logits(objective: str) -> Evidence:
+    """The fixed-logits leading order with the budget T and every probability symbolic (the P-expansion needs no
+    numbers): its power of L, and that of the ratio over the surrogate's."""
+    from theory.closed_form import L, T
+
+    grads = objective_gradients(T, L)
+    a = asymptotics.ratio_asymptotics(grads[objective], "fixed-logits")
+    s = asymptotics.ratio_asymptotics(grads["surrogate"], "fixed-logits")
+    rel = (a.power - s.power, a.log_power - s.log_power)
+    return Evidence("symbolic", f"{OBJECTIVES[objective]}, fixed logits, every T >= 2 and every q, p_dC, p_dW (and "
+                    "reference) symbolic: form of the leading order of the ratio"
+                    + ("" if objective == "surrogate" else " and of ratio / surrogate ratio"),
+                    f"ratio {a.form()}" + ("" if objective == "surrogate" else
+                                           f"; / surrogate: L^{rel[0]} (log L)^{rel[1]}"),
+                    "exact (P-expansion; holds wherever the leading coefficient is nonzero)", scope="general proof")
+
+
+SCALING_TEXT = {name: s.description for name, s in asymptotics.SCALINGS.items()}
+_SETTING_NOTE = (f"closed-form toy model, budget T=2, policy logits {scaling.POLICY_LOGITS} (theta_s, theta_dC, "
+                 f"theta_dW), reference {scaling.REF_LOGITS}; the three ways of scaling the model with L "
+                 "(theory.asymptotics) coincide at L=1; leading orders derived (P-expansion under fixed logits, "
+                 "symbolic in T; series in 1/L under fixed p_s), never fitted")
+
+
 @claim("thm-3.1-norms", "Theorem 3.1 / Definition 3.1 (reviewer 3)", "Equal advantage coefficients give the sampling "
        "and decision parts balanced gradients (f_sample = Theta(f_d)).",
-       ["toy model, budget T=3, attempts of L tokens, first-attempt accuracy held at p_s = 0.5 "
-        "(q = 0.5^(1/L)), p_dC = sigmoid(0.2), p_dW = sigmoid(-0.1)", "exact gradients"], notebook="02_surrogate")
+       [_SETTING_NOTE, "ratio = |dJ/dtheta_s| / ||dJ/dtheta_d||, exact on-policy gradient", "'balanced' = ratio "
+        "bounded in L (Theta(1)); the regime of real attempts is L = 10^2..10^4"], notebook="02_surrogate")
 def check_theorem_3_1_norms() -> Outcome:
-    ev, ratios = [], surrogate_ratio_curve((1, 2, 4, 8))
-    ev.append(Evidence("numeric", "|dJ/dtheta_s| / ||dJ/dtheta_d|| as L grows (per-token parameter)",
-                       ", ".join(f"L={L}: {r:.2f}" for L, r in ratios.items()), "exact"))
-    return Outcome("holds-under-assumptions", ev, "Equal coefficients do not give equal norms: the ratio is "
-                   f"{ratios[1]:.2f} at L=1 and {ratios[8]:.2f} at L=8 in this model. With p_s held fixed it stays "
-                   "O(1) in L (the per-token score shrinks as q -> 1 while the count grows), so 'balanced' holds in the "
-                   "Theta sense, not as equality; it is a property of this parameterisation, not of the theorem.")
+    ev = _scaling_evidence("surrogate", "surrogate: ratio of the sampling to the decision gradient norm of J")
+    r = {row.scaling: row for row in scaling.rows("surrogate")}
+    return Outcome("setting-dependent", ev, "Equal coefficients do not give equal norms (ratio "
+                   f"{r['fixed-logits'].exact[1]:.2f} at L=1). How the surrogate's ratio scales with L turns on how the "
+                   "model is scaled, which the paper leaves open: with p_s held fixed it tends to "
+                   f"{float(r['fixed-p_s'].asymptotics.coeff):.2f} (balanced, Theta(1)); with the per-token logits held "
+                   f"fixed it grows like {float(r['fixed-logits'].asymptotics.coeff):.3f} L (L=1000: "
+                   f"{r['fixed-logits'].exact[1000]:.0f}), as unbalanced as the paper says SFT and KL are. Proposed: "
+                   "'balanced' is a statement about the surrogate relative to other objectives in the same model, "
+                   "not an absolute property of the surrogate.")
 
 
 @claim("thm-3.1-practised", "Theorem 3.1 as practised (verl / TRL)", "The balanced attribution of Theorem 3.1 carries "
@@ -89,14 +125,14 @@ def check_theorem_3_1_norms() -> Outcome:
 def check_theorem_3_1_practised() -> Outcome:
     ev = []
     T, L = 3, (3, 3, 3)
-    m = X.toy_model(T, L)
-    exact, _ = X.symbolic_gradients(T, L, Z)
+    m = crosscheck.toy_model(T, L)
+    exact, _ = crosscheck.symbolic_gradients(T, L, Z)
     worst = 0.0
     rows = []
-    for mode in S.MODES:
-        obj = O.surrogate(loss_agg_mode=mode, clip=None, norm_const=32.0)
-        g = _ascent(X.toy_objective_stage_gradients(T, L, Z, obj))
-        sym = X.symbolic_values(S.expected_stage_gradient(m, mode), Z, {S.C_norm: 32})
+    for mode in surrogate_theory.MODES:
+        obj = objectives.surrogate(loss_agg_mode=mode, clip=None, norm_const=32.0)
+        g = _ascent(crosscheck.toy_objective_stage_gradients(T, L, Z, obj))
+        sym = crosscheck.symbolic_values(surrogate_theory.expected_stage_gradient(m, mode), Z, {surrogate_theory.C_norm: 32})
         worst = max(worst, error_ratio(torch.tensor(g), torch.tensor(sym)))
         cos = float(g @ exact / np.linalg.norm(g) / np.linalg.norm(exact))
         rows.append(f"{mode}: ratio {_ratio(g):.2f}, cos(grad J) {cos:.4f}")
@@ -113,10 +149,10 @@ def check_theorem_3_1_practised() -> Outcome:
     # off-policy token-level clipping: a policy step that moves the decision logits more than the sampling logit
     z_old = (0.5, 0.2, -0.1)
     z_new = (0.55, 0.2 + 0.6, -0.1 + 0.6)
-    obj_c = O.surrogate(loss_agg_mode="token-mean", clip=(0.2, 0.28), dual_clip=3.0)
-    obj_u = O.surrogate(loss_agg_mode="token-mean", clip=None)
-    gc = X.toy_objective_stage_gradients(T, L, z_new, obj_c, z_old=z_old)
-    gu = X.toy_objective_stage_gradients(T, L, z_new, obj_u, z_old=z_old)
+    obj_c = objectives.surrogate(loss_agg_mode="token-mean", clip=(0.2, 0.28), dual_clip=3.0)
+    obj_u = objectives.surrogate(loss_agg_mode="token-mean", clip=None)
+    gc = crosscheck.toy_objective_stage_gradients(T, L, z_new, obj_c, z_old=z_old)
+    gu = crosscheck.toy_objective_stage_gradients(T, L, z_new, obj_u, z_old=z_old)
     kept = {s: float(gc[s].norm() / gu[s].norm()) for s in ("sampling", "decision")}
     ev.append(Evidence("counterexample", f"off-policy (theta_old={z_old}, theta={tuple(round(x, 2) for x in z_new)}), "
                        "token-level clip (0.2, 0.28) + dual-clip 3: fraction of each stage's unclipped gradient kept",
@@ -131,149 +167,172 @@ def check_theorem_3_1_practised() -> Outcome:
 
 
 def _kl_setting(L: int):
-    """Per-token displacement fixed (the theorem's 'comparable per-token KL delta'): reference logits
-    (0.5, 0.2, -0.1), policy = reference + 0.3 on every logit."""
-    z_ref = (0.5, 0.2, -0.1)
-    return tuple(x + 0.3 for x in z_ref), z_ref
+    """The reference point of dsproof.scaling: reference logits REF_LOGITS, policy = reference + 0.3 on every logit."""
+    return scaling.POLICY_LOGITS, scaling.REF_LOGITS
 
 
-def kl_reward_ratio_curve(Ls) -> tuple[dict[int, float], dict[int, float]]:
-    """k1 in the reward (the paper's placement), exact: the ratio |dKL/dtheta_s| / ||dKL/dtheta_d|| and the share of
-    the decision gradient due to the future-KL cross-term, for attempts of L tokens (budget T=2, _kl_setting)."""
-    ratios, future = {}, {}
-    for L in Ls:
-        z, z_ref = _kl_setting(L)
-        _, gK = X.symbolic_gradients(2, (L,) * 2, z, z_ref=z_ref)
-        ratios[L] = _ratio(gK)
-        m = X.toy_model(2, (L,) * 2)
-        ref = dict(zip(T_.REF_PROBS, 1 / (1 + np.exp(-np.array(z_ref)))))
-        kl_tok_val = float(T_.kl_bernoulli(T_.q, T_.q_ref).subs({T_.q: 1 / (1 + np.exp(-z[0])), **ref}))
-        fut = X.symbolic_values(K.future_kl_cross_term(m), z, {K.kl_tok: kl_tok_val})
-        future[L] = float(np.linalg.norm(fut) / np.linalg.norm(gK[1:]))
-    return ratios, future
+def future_kl_share(lengths, T: int = 2) -> dict[int, float]:
+    """Share of the k1-in-reward decision gradient norm due to the future-KL cross-term (L kl_tok dE[N]/dtheta_d),
+    exact from the closed form, fixed logits, at the reference point."""
+    from theory.closed_form import ClosedForm
 
-
-def kl_loss_ratio_curve(estimator: str, Ls) -> dict[int, float]:
-    """KL as a token-level loss (verl use_kl_loss, token-mean; k3 clamped at 10 as verl does): the sampling:decision
-    ratio of the expected gradient (budget T=2, _kl_setting).  For k1 the value is the gradient norm instead
-    (its expected gradient is 0, so a ratio is meaningless)."""
+    values = asymptotics.setting(scaling.POLICY_LOGITS, scaling.REF_LOGITS, T)
     out = {}
-    for L in Ls:
-        z, z_ref = _kl_setting(L)
-        obj = O.kl(estimator=estimator, placement="loss", loss_agg_mode="token-mean",
-                   clamp=10.0 if estimator == "k3" else None)
-        # grouped enumeration: exact for a per-token loss, and L=16 would need 2^16 orderings per attempt
-        gg = -_ascent(X.toy_objective_stage_gradients(2, (L, L), z, obj, z_ref=z_ref, grouped=True))
-        out[L] = float(np.linalg.norm(gg)) if estimator == "k1" else _ratio(gg)
+    for n in lengths:
+        cf = ClosedForm(T, n)
+        g, fut = cf.gradient(cf.kl_sequence).subs(values), cf.future_kl().subs(values)
+        out[n] = float(sp.sqrt(fut[1] ** 2 + fut[2] ** 2) / sp.sqrt(g[1] ** 2 + g[2] ** 2))
     return out
+
+
+def kl_half_limit_length() -> tuple[float, float]:
+    """Fixed logits, T = 2: up to terms exponentially small in L the k1-in-reward ratio is R_oo L / (L + L_half)
+    (the sampling gradient and the decision gradient's future-KL part are linear in L, its immediate part constant),
+    so it reaches half its limit at L_half = |Delta_W| / kl_tok: the decision logit's displacement over the per-token
+    KL.  Returns (L_half from that formula, the exact ratio at L_half over its limit, p_s = q^L_half: the size of the
+    neglected terms)."""
+    values = asymptotics.setting(scaling.POLICY_LOGITS, scaling.REF_LOGITS, 2)
+    kl_tok = toy_theory.kl_bernoulli(toy_theory.q, toy_theory.q_ref).subs(values)
+    L_half = float((scaling.POLICY_LOGITS[2] - scaling.REF_LOGITS[2]) / kl_tok)
+    row = scaling.table()[("kl-k1-reward", "fixed-logits")]
+    exact = asymptotics.ratio_along(objective_gradients(2)["kl-k1-reward"], "fixed-logits", values)
+    return L_half, exact(L_half) / float(row.asymptotics.coeff), float(values[toy_theory.q] ** L_half)
 
 
 @claim("thm-3.2", "Theorem 3.2 (k1 in the reward)", "With the per-token k1 penalty in the reward, the KL's credit to "
        "sampling exceeds its credit to decisions by a factor ~L_k (|d^sample|/|d^decision| ~ L_k): unbalanced.",
        ["the paper's placement: k1 of every token in the reward, full returns (gamma = 1), on-policy",
-        "toy model budget T=2, attempts of L tokens, per-token logit displacement 0.3 from the reference on every "
-        "logit (comparable per-token KL)"], notebook="03_kl")
+        "the paper's assumption 'per-token KL terms of comparable size' holds under the fixed-logits and fixed-p_s-ref "
+        "scalings; fixed-p_s (per-token KL ~ 1/L) is shown for the map", _SETTING_NOTE], notebook="03_kl")
 def check_theorem_3_2() -> Outcome:
     ev = []
-    obj = O.kl(estimator="k1", placement="reward", loss_agg_mode="seq-mean-token-sum")
+    obj = objectives.kl(estimator="k1", placement="reward", loss_agg_mode="seq-mean-token-sum")
     z, z_ref = _kl_setting(2)
-    g = -_ascent(X.toy_objective_stage_gradients(3, (2, 2, 2), z, obj, z_ref=z_ref))
-    _, exact = X.symbolic_gradients(3, (2, 2, 2), z, z_ref=z_ref)
+    g = -_ascent(crosscheck.toy_objective_stage_gradients(3, (2, 2, 2), z, obj, z_ref=z_ref))
+    _, exact = crosscheck.symbolic_gradients(3, (2, 2, 2), z, z_ref=z_ref)
     err = error_ratio(torch.tensor(g), torch.tensor(exact))
     ev.append(Evidence("autograd", "kl(estimator='k1', placement='reward') with returns-to-go: expected gradient "
                        "vs symbolic grad KL(P_theta || P_ref) (T=3, L=2)", f"error/tolerance {err:.1e}", TOL64, err <= 1))
-    ratios, future = kl_reward_ratio_curve((1, 2, 4, 8, 16))
-    ev.append(Evidence("numeric", "|dKL/dtheta_s| / ||dKL/dtheta_d|| (exact, k1 in reward) as L grows",
-                       ", ".join(f"L={L}: {r:.2f}" for L, r in ratios.items()), "exact"))
-    ev.append(Evidence("numeric", "share of the decision gradient norm due to the future-KL cross-term "
+    ev += _scaling_evidence("kl-k1-reward", "k1 in the reward: ratio of the sampling to the decision gradient norm of KL(P || P_ref)")
+    future = future_kl_share((1, 16, 100, 1000))
+    ev.append(Evidence("symbolic", "fixed logits: share of the decision gradient norm due to the future-KL cross-term "
                        "(RESAMPLE buys the next attempt's L tokens of KL)",
-                       ", ".join(f"L={L}: {f:.2f}" for L, f in future.items()), "exact"))
-    slope = float(np.log(ratios[16] / ratios[1]) / np.log(16))
-    return Outcome("holds-under-assumptions", ev, "The immediate penalties scale as L_k : 1, but the decision's Q also "
-                   "carries the KL of the attempts it buys (the paper's own recursion Q_d = d^decision + gamma "
-                   "E[Q_sample]); that future-KL cross-term is "
-                   f"{future[1]:.0%} of the decision gradient at L=1 and {future[16]:.0%} at L=16, so the decision part "
-                   f"is not O(1): the ratio grows like L^{slope:.2f} ({ratios[1]:.2f} -> {ratios[16]:.2f}), not ~L. "
-                   "Unbalanced in direction, weaker than claimed in size.")
+                       ", ".join(f"L={n:,}: {f:.2f}" for n, f in future.items()), "exact"))
+    L_half, at_half, p_s_half = kl_half_limit_length()
+    ev.append(Evidence("symbolic", "fixed logits: length at which the ratio reaches half its limit, "
+                       "L_half = |Delta_W| / kl_tok (derived), and the exact ratio there over its limit",
+                       f"L_half = {L_half:.2f}; ratio/limit = {at_half:.6f}",
+                       f"|ratio/limit - 0.5| <= 10 p_s(L_half) = {10 * p_s_half:.1e} (the neglected terms)",
+                       abs(at_half - 0.5) <= 10 * p_s_half))
+    t = scaling.table()
+    lim_a, lim_c = (float(t[("kl-k1-reward", s)].asymptotics.coeff) for s in ("fixed-logits", "fixed-p_s-ref"))
+    bounded = all(t[("kl-k1-reward", s)].asymptotics.power == 0 and t[("kl-k1-reward", s)].asymptotics.log_power == 0
+                  for s in asymptotics.SCALINGS)
+    return Outcome("fails-in-stated-setting" if bounded else "holds-under-assumptions", ev,
+                   "The immediate penalties do scale as L_k : 1, but the decision's Q also carries the KL of the "
+                   "attempts it buys (the paper's own recursion Q_d = d^decision + gamma E[Q_sample]), which is O(L). "
+                   "So in the paper's own setting (k1 in the reward, comparable per-token KL) the attribution ratio is "
+                   f"bounded in L, not ~L: it tends to {lim_a:.1f} with the logits held (half of that at "
+                   f"L = {L_half:.0f} = |Delta_W|/kl_tok, inside the regime of real attempts) and to {lim_c:.2f} with "
+                   "p_s and the reference's per-token accuracy held; relative to the surrogate in the same model it "
+                   "never grows (-> 0 under fixed logits, where the surrogate's own ratio grows ~L). Proposed: KL in "
+                   "the reward gives sampling a larger but L-bounded share; the ~L separation belongs to the "
+                   "per-token loss (thm-3.2-practised).")
 
 
 @claim("thm-3.2-practised", "Theorem 3.2 as practised (verl low_var_kl loss)", "The KL regulariser the experiments "
        "ran (k3 as a token-level loss, clamped) gives sampling ~L times the decision's KL credit.",
-       ["verl use_kl_loss: per-token estimator differentiated and aggregated (token-mean)", "on-policy",
-        "same toy setting as thm-3.2"], notebook="03_kl")
+       ["verl use_kl_loss: per-token estimator differentiated and aggregated (token-sum; token-mean divides both "
+        "stages by the same E[n]); on-policy; k3's clamp at 10 is inactive at these points", _SETTING_NOTE],
+       notebook="03_kl")
 def check_theorem_3_2_practised() -> Outcome:
     ev = []
-    m = X.toy_model(3, (2, 2, 2))
+    m = crosscheck.toy_model(3, (2, 2, 2))
     z, z_ref = _kl_setting(2)
-    ref = dict(zip(T_.REF_PROBS, 1 / (1 + np.exp(-np.array(z_ref)))))
-    sym = X.symbolic_values(K.kl_partial_terms(m), z, ref)
-    obj = O.kl(estimator="k2", placement="loss", loss_agg_mode="seq-mean-token-sum")
-    g = -_ascent(X.toy_objective_stage_gradients(3, (2, 2, 2), z, obj, z_ref=z_ref))
+    ref = dict(zip(toy_theory.REF_PROBS, 1 / (1 + np.exp(-np.array(z_ref)))))
+    sym = crosscheck.symbolic_values(kl_theory.kl_partial_terms(m), z, ref)
+    obj = objectives.kl(estimator="k2", placement="loss", loss_agg_mode="seq-mean-token-sum")
+    g = -_ascent(crosscheck.toy_objective_stage_gradients(3, (2, 2, 2), z, obj, z_ref=z_ref))
     err = error_ratio(torch.tensor(g), torch.tensor(sym))
     ev.append(Evidence("autograd", "k2 as a token-sum loss = the 'partial' gradient (reach probabilities frozen), "
                        "symbolic vs torch", f"error/tolerance {err:.1e}", TOL64, err <= 1))
-    ratios = {est: list(kl_loss_ratio_curve(est, (1, 4, 16)).values()) for est in ("k1", "k2", "k3", "k3+")}
-    k1_max = max(ratios.pop("k1"))
-    ev.append(Evidence("numeric", "k1 as a loss: norm of the expected gradient, L = 1, 4, 16 (E[grad k1] = 0)",
-                       f"max {k1_max:.1e}", "1e-12", k1_max < 1e-12))
-    ev.append(Evidence("numeric", "sampling:decision ratio of the token-level loss, L = 1, 4, 16 (T=2)",
-                       "; ".join(f"{e}: " + ", ".join(f"{r:.3g}" for r in row) for e, row in ratios.items()), "exact"))
-    k3 = ratios["k3"]
-    return Outcome("holds-under-assumptions", ev, "As a per-token loss each token's gradient sees only its own "
-                   "estimator, so the future-KL cross-term is dropped and the decision part is O(delta) per decision: "
-                   f"the k3 ratio grows {k3[0]:.2f} -> {k3[1]:.2f} -> {k3[2]:.2f} for L = 1, 4, 16 "
-                   f"(like L^{np.log(k3[2] / k3[0]) / np.log(16):.2f}). "
-                   "Theorem 3.2's scale separation describes what verl ran better than the placement the theorem "
-                   "assumes. k1 as a loss has zero expected gradient (no regularisation at all).")
+    k1 = [kl_theory.per_token_estimator_gradient("k1", p, p_ref) for p, p_ref in zip(toy_theory.PROBS, toy_theory.REF_PROBS)]
+    ev.append(Evidence("symbolic", "k1 as a loss: expected per-token gradient E_x[d k1(x)/d theta] (every token, "
+                       "any T and L)", f"{k1}: no regularisation at all", "exact", all(v == 0 for v in k1),
+                       scope="general proof"))
+    ev += _scaling_evidence("kl-k3-loss", "k3 loss (verl low_var_kl)")
+    ev += _scaling_evidence("kl-k2-loss", "k2 loss (= the k1+ / k3+ gradients)")
+    t = scaling.table()
+    k3 = {s: t[("kl-k3-loss", s)] for s in asymptotics.SCALINGS}
+    return Outcome("setting-dependent", ev, "As a per-token loss each token's gradient sees only its own estimator, so "
+                   "the future-KL cross-term is dropped. Whether the k3 ratio then grows like L relative to the "
+                   "surrogate turns on how the model scales with L: with p_s held and comparable per-token KL "
+                   f"(fixed-p_s-ref) it does, {k3['fixed-p_s-ref'].relative()} (k2: "
+                   f"{t[('kl-k2-loss', 'fixed-p_s-ref')].relative()}); with the logits held it grows ~L but exactly "
+                   f"as the surrogate does ({k3['fixed-logits'].relative()}); with p_s held and the reference a fixed "
+                   f"logit below (per-token KL ~ 1/L) it is bounded ({k3['fixed-p_s'].relative()}). k1 as a loss has "
+                   "zero expected gradient. Proposed: Theorem 3.2's L-separation describes the practised token-level "
+                   "loss under comparable per-token KL, not the placement the theorem assumes.")
 
 
 @claim("def-3.1", "Definition 3.1 (reviewer 6)", "Surrogate = balanced; SFT and KL penalties = unbalanced.",
-       ["classification measured, not defined: ratio growth of |g_s|/||g_d|| from L=1 to L=16 in the toy model "
-        "(thm-3.1-norms, thm-3.2, thm-3.2-practised, appD-sft-dft)", "'balanced' = ratio O(1) in L"], notebook="03_kl")
+       ["classification measured, not defined: the leading order in L of each objective's attribution ratio divided "
+        "by the surrogate's in the same model, scaled the same way, at the same L (control)",
+        "'unbalanced' = that relative ratio grows without bound in L", _SETTING_NOTE], notebook="03_kl")
 def check_definition_3_1() -> Outcome:
-    ev = [Evidence("numeric", "surrogate (any loss_agg_mode, on-policy)", "balanced: O(1) in L (see thm-3.1-norms)",
-                   "exact"),
-          Evidence("numeric", "KL, k1 in the reward (the paper's Theorem 3.2)", "in between: ratio grows "
-                   "sublinearly (~L^0.7) because the future-KL cross-term grows the decision part (see thm-3.2)",
-                   "exact"),
-          Evidence("numeric", "KL, k2/k3 token-level loss (verl)", "unbalanced: ratio ~L (see thm-3.2-practised)",
-                   "exact"),
-          Evidence("numeric", "SFT / DFT token-mean on a reflection demonstration", "unbalanced: decision share "
-                   "~2/(2L+2) (see appD-sft-dft)", "exact")]
-    return Outcome("holds-under-assumptions", ev, "The classification holds for the practised token-level KL loss and "
-                   "for SFT/DFT; for the KL placement the paper analyses it holds only partly (sublinear growth). Defined through the decomposition it "
-                   "is then proved for, Definition 3.1 is circular; measured as the L-scaling of the stage-gradient "
-                   "ratio it becomes a checkable statement.")
+    t = scaling.table()
+    ev, grows = [], []
+    for name, what in OBJECTIVES.items():
+        if name == "surrogate":
+            continue
+        cells = [f"{s}: {t[(name, s)].relative()}" for s in asymptotics.SCALINGS]
+        grows += [f"{name} ({s})" for s in asymptotics.SCALINGS if t[(name, s)].growth() == "grows"]
+        ev.append(Evidence("symbolic", f"{what}: ratio / surrogate ratio as L -> oo", "; ".join(cells),
+                           "exact (derived leading orders)", scope="numeric"))
+    return Outcome("setting-dependent", ev, "Measured against the surrogate in the same model, the classification "
+                   "holds only in part: the relative ratio grows without bound only for "
+                   f"{', '.join(grows)}; the KL in the reward (the paper's Theorem 3.2) and SFT/DFT on a reflection "
+                   "demonstration stay within a constant factor of the surrogate under every scaling, and the "
+                   "surrogate itself is ~L under fixed logits. Defined through the decomposition it is then proved "
+                   "for, Definition 3.1 is circular; measured as this relative L-scaling it becomes checkable, and "
+                   "the answer turns on the per-token KL and accuracy regime the paper leaves open.")
 
 
 @claim("appD-sft-dft", "Appendix D.1-D.4", "SFT = policy gradient with implicit reward 1/pi (D.1); it gives "
        "unbalanced attribution (D.2); DFT removes the 1/pi entanglement (D.3) but keeps a length asymmetry (D.4).",
        ["single-token identities: softmax over V=3 tokens, symbolic", "length asymmetry: a reflection "
-        "demonstration (wrong attempt of L tokens, RESAMPLE, correct attempt, STOP); token-mean aggregation"],
-       notebook="04_sft_dft")
+        "demonstration (wrong attempt of L tokens, RESAMPLE, correct attempt, STOP); token-mean aggregation",
+        _SETTING_NOTE], notebook="04_sft_dft")
 def check_appendix_d() -> Outcome:
     ev = []
-    ids = F.implicit_reward_identities(3)
+    ids = sft_theory.implicit_reward_identities(3)
     for t in ids:
         ok = t.expr == sp.zeros(*t.expr.shape)
         ev.append(Evidence("symbolic", t.name, "residual 0" if ok else str(t.expr), "exact", ok))
     L = 8
     stage = torch.tensor([[1] * L + [2] + [1] * L + [2]])
-    batch = O.TokenBatch(stage=stage)
+    batch = objectives.TokenBatch(stage=stage)
     for name, p_dec in (("RESAMPLE likely (pi=0.5)", 0.5), ("RESAMPLE rare (pi=0.05)", 0.05)):
         logp = torch.log(torch.tensor([[0.9] * L + [p_dec] + [0.9] * L + [0.9]], dtype=torch.float64))
         shares = []
-        for obj in (O.sft(), O.dft()):
-            w = O.token_weights(obj, logp, batch).abs()
+        for obj in (objectives.sft(), objectives.dft()):
+            w = objectives.token_weights(obj, logp, batch).abs()
             shares.append(float(w[stage == 2].sum() / w.sum()))
         ev.append(Evidence("numeric", f"decision share of the per-token credit, L={L}, {name}",
                            f"SFT {shares[0]:.3f}, DFT {shares[1]:.3f} (token count share {2 / (2 * L + 2):.3f})",
                            "exact"))
     # the token-weight computation itself against the formula: SFT token-mean weight = -1/n per token
-    w = O.token_weights(O.sft(), torch.log(torch.full((1, 2 * L + 2), 0.5, dtype=torch.float64)), batch)
+    w = objectives.token_weights(objectives.sft(), torch.log(torch.full((1, 2 * L + 2), 0.5, dtype=torch.float64)), batch)
     ok = torch.allclose(w, torch.full_like(w, -1 / (2 * L + 2)), rtol=TOLERANCES[torch.float64][0])
     ev.append(Evidence("autograd", "SFT token-mean per-token weight = -1/n", f"{w[0, 0].item():.6f}", TOL64, ok))
-    return Outcome("holds-under-assumptions", ev, "D.1 and D.3 are exact identities. The length asymmetry (D.2, D.4) "
-                   "is real for both: decision tokens carry ~2/(2L+2) of the credit. DFT makes it worse when the "
-                   "demonstrated decision is improbable under the model (a rare RESAMPLE is down-weighted by its "
-                   "own probability), which is the case the paper needs SFT to teach.")
+    ev += _scaling_evidence("sft", "SFT on a reflection demonstration (W attempt, RESAMPLE, C attempt, STOP)")
+    ev += _scaling_evidence("dft", "DFT on the same demonstration")
+    t = scaling.table()
+    return Outcome("setting-dependent", ev, "D.1 and D.3 are exact identities. The length asymmetry of D.2/D.4 is real "
+                   "for token weights (decision tokens carry ~2/(2L+2) of the credit, and DFT down-weights a rare "
+                   "RESAMPLE further), but not for gradients relative to the surrogate: per-token scores shrink as "
+                   "tokens become confident, so on a reflection demonstration SFT's ratio / the surrogate's stays "
+                   f"bounded under every scaling ({t[('sft', 'fixed-logits')].relative()} with the logits held, "
+                   f"{t[('sft', 'fixed-p_s')].relative()} with p_s held; DFT {t[('dft', 'fixed-logits')].relative()}, "
+                   f"{t[('dft', 'fixed-p_s')].relative()}). Proposed: SFT's under-training of pi_d, if any, comes from "
+                   "what the demonstrations contain, not from length weighting of gradient credit.")

@@ -224,9 +224,15 @@ def claims_table(ledger_json: Path) -> str:
     """The README's claims-to-evidence table, generated from the ledger."""
     import json
 
-    rows = ["| claim | paper | verdict | finding |", "|---|---|---|---|"]
-    for c in json.loads(ledger_json.read_text())["claims"]:
-        rows.append(f"| {c['id']} | {c['paper_ref']} | **{c['verdict']}** | {c['summary']} |")
+    from .ledger import VERDICTS, _cell
+
+    claims = json.loads(ledger_json.read_text())["claims"]
+    counts = ", ".join(f"{n} {v}" for v in VERDICTS if (n := sum(c["verdict"] == v for c in claims)))
+    rows = [f"{len(claims)} claims: {counts}. Each finding ends with the corrected statement dsproof proposes "
+            "where the paper's does not hold as written.", "",
+            "| claim | paper | verdict | finding |", "|---|---|---|---|"]
+    for c in claims:
+        rows.append(f"| {c['id']} | {_cell(c['paper_ref'])} | **{c['verdict']}** | {_cell(c['summary'])} |")
     return "\n".join(rows)
 
 

@@ -18,7 +18,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-VERDICTS = ("proved", "holds-under-assumptions", "refuted", "open")
+#: proved: in general (symbolic T and L, or induction); holds-under-assumptions: true under assumptions the claim
+#: states; fails-in-stated-setting: a counterexample inside what the paper states; setting-dependent: the paper leaves
+#: a choice open and the answer turns on it (the evidence maps where it holds and where not); open: not decided.
+#: A counterexample outside what the paper states is not a refutation.
+VERDICTS = ("proved", "holds-under-assumptions", "fails-in-stated-setting", "setting-dependent", "open")
+#: how far an evidence row reaches: a symbolic proof for every T and L, an induction, a check on some instances, or a
+#: number at a stated point
+SCOPES = ("general proof", "proof by induction", "instances", "numeric")
+_DEFAULT_SCOPE = {"symbolic": "instances", "skipped": "numeric"}
 
 
 @dataclass
@@ -28,9 +36,13 @@ class Evidence:
     figure: str  # the number(s) measured, as text
     tolerance: str = ""
     passed: bool = True
+    scope: str = ""  # one of SCOPES; defaults from the kind (symbolic -> instances, others -> numeric)
 
     def __post_init__(self) -> None:
         self.passed = bool(self.passed)  # numpy / torch booleans -> JSON-serialisable
+        self.scope = self.scope or _DEFAULT_SCOPE.get(self.kind, "numeric")
+        if self.scope not in SCOPES:
+            raise ValueError(f"Evidence.scope must be one of {SCOPES}, got {self.scope!r}")
 
 
 @dataclass
@@ -121,15 +133,20 @@ def to_json(entries: list[Entry]) -> str:
                                   for e in entries]}, indent=2)
 
 
+def _cell(text: str) -> str:
+    """A Markdown table cell: '|' (conditional probabilities, absolute values) escaped so the row stays one row."""
+    return str(text).replace("|", "\\|")
+
+
 def entry_markdown(e: Entry, heading: str = "##") -> str:
     """One claim's ledger section: statement, verdict, assumptions, evidence table (the report, the notebooks and
     ledger.md all use this)."""
     lines = [f"{heading} {e.id} — {e.paper_ref}", "", f"**Statement.** {e.statement}", "",
              f"**Verdict: {e.verdict}.** {e.summary}", "", "**Assumptions.**"]
     lines += [f"- {a}" for a in e.assumptions]
-    lines += ["", "| evidence | what | figure | tolerance | consistent |", "|---|---|---|---|---|"]
+    lines += ["", "| evidence | scope | what | figure | tolerance | consistent |", "|---|---|---|---|---|---|"]
     for ev in e.evidence:
-        lines.append(f"| {ev.kind} | {ev.description} | {ev.figure} | {ev.tolerance} | "
+        lines.append(f"| {ev.kind} | {ev.scope} | {_cell(ev.description)} | {_cell(ev.figure)} | {_cell(ev.tolerance)} | "
                      f"{'yes' if ev.passed else 'NO'} |")
     if e.error:
         lines += ["", "```", e.error, "```"]
@@ -140,7 +157,7 @@ def to_markdown(entries: list[Entry]) -> str:
     lines = ["# dsproof claims ledger", "",
              "| id | paper | verdict | status | summary |", "|---|---|---|---|---|"]
     for e in entries:
-        lines.append(f"| {e.id} | {e.paper_ref} | **{e.verdict}** | {e.status} | {e.summary} |")
+        lines.append(f"| {e.id} | {_cell(e.paper_ref)} | **{e.verdict}** | {e.status} | {_cell(e.summary)} |")
     for e in entries:
         lines += ["", entry_markdown(e)]
     return "\n".join(lines) + "\n"

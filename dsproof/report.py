@@ -17,7 +17,8 @@ from pathlib import Path
 from . import ledger
 
 ROOT = Path(__file__).resolve().parent.parent
-VERDICT_COLOUR = {"proved": "#1a7f37", "holds-under-assumptions": "#9a6700", "refuted": "#cf222e", "open": "#57606a"}
+VERDICT_COLOUR = {"proved": "#1a7f37", "holds-under-assumptions": "#9a6700", "fails-in-stated-setting": "#cf222e",
+                  "setting-dependent": "#8250df", "open": "#57606a"}
 
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
@@ -138,13 +139,13 @@ def render(entries: list[ledger.Entry], figures: list[tuple[str, str, str]], not
              _notebook_link(e, notebook_pages)] for e in entries]
     sections = []
     for e in entries:
-        ev_rows = [[_e(v.kind), _e(v.description), _e(v.figure), _e(v.tolerance),
+        ev_rows = [[_e(v.kind), _e(v.scope), _e(v.description), _e(v.figure), _e(v.tolerance),
                     "yes" if v.passed else '<span class="bad">NO</span>'] for v in e.evidence]
         sections.append(
             f'<section class="claim" id="{_e(e.id)}"><h3>{_e(e.id)} — {_e(e.paper_ref)}</h3>'
             f"<p><b>Claim.</b> {_e(e.statement)}</p><p><b>Verdict:</b> {_verdict(e.verdict)}. {_e(e.summary)}</p>"
             f"<p><b>Assumptions.</b></p><ul>{''.join(f'<li>{_e(a)}</li>' for a in e.assumptions)}</ul>"
-            + _table(["evidence", "what", "figure", "tolerance", "consistent"], ev_rows)
+            + _table(["evidence", "scope", "what", "figure", "tolerance", "consistent"], ev_rows)
             + (f"<pre>{_e(e.error)}</pre>" if e.error else "")
             + f"<p>Derivation: {_notebook_link(e, notebook_pages)}</p></section>")
     figs = "".join(f'<figure><img src="{_e(p)}" alt="{_e(n)}"><figcaption><b>{_e(n)}.</b> {_e(c)}</figcaption>'
@@ -156,7 +157,11 @@ def render(entries: list[ledger.Entry], figures: list[tuple[str, str, str]], not
 <p>{len(entries)} claims: {summary}.
 {"All checks consistent with their own derivations." if not bad else
  f'<span class="bad">Inconsistent or failed checks: {_e(", ".join(bad))}</span>'}
-A verdict of <i>refuted</i> is a finding (the counterexample is verified two ways), not a failure of dsproof.</p>
+A verdict of <i>fails-in-stated-setting</i> is a finding (a counterexample inside what the paper states, verified
+two ways), not a failure of dsproof; <i>setting-dependent</i> means the paper leaves a choice open and the evidence
+maps where the claim holds and where not. "Consistent" says whether a check agreed with its own independent
+derivation (autograd, enumeration, a second derivation); "scope" says how far a row reaches (a general proof, an
+induction, some instances, or a number at a stated point).</p>
 <h2>Claims ledger</h2>
 {_table(["claim", "paper", "verdict", "status", "finding", "derivation"], rows)}
 <h2>Figures</h2>

@@ -293,7 +293,9 @@ def check_empirical() -> Outcome:
     g3 = {k: sum(c["g3"][k] for c in sig) for k in ("p_s", "p_dC", "p_dW")}
     samp, dec = g["sampling"], g["decision"]
     share, share3 = _decision_share(samp, dec), _decision_share(g3["p_s"], g3["p_dC"] + g3["p_dW"])
-    verdict = "holds-under-assumptions" if share > 0.5 else "refuted"
+    # a small proxy trained from scratch is outside the paper's setting (a 7B model): it can support the mechanism
+    # or show a counterexample to it, but it cannot refute the paper's claim, so the verdict stays open
+    verdict = "holds-under-assumptions" if share > 0.5 else "open"
     dec_cells = [c for c in sig if c["decision"] > abs(c["sampling"])]
     return Outcome(verdict, ev, f"{seeds}: where RL significantly beats SFT-reflect ({', '.join(c['cell'] for c in sig)}"
                    f"; paired Bonferroni CIs) the predicted gain splits into p_s {g['p_s']:+.3f}, p_retry "
@@ -308,6 +310,6 @@ def check_empirical() -> Outcome:
                    f"resampling-when-wrong is not where RL gained (p_dW under RL: {'; '.join(moves)}). "
                    + ("A counterexample in a small-scale proxy, not the paper's setting: a model trained from "
                       "scratch, where reflection-SFT can teach the model to open with a wrong attempt (compare p_s "
-                      "with p_retry) and RL gains by removing that" if verdict == "refuted" else
+                      "with p_retry) and RL gains by removing that; what it cannot show is how a 7B model's gain splits" if verdict == "open" else
                       "Support from a small-scale proxy, not the paper's setting")
                    + ("; the h100 preset has not been run." if name != "h100" else "."))

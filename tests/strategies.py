@@ -90,3 +90,11 @@ def logp_and_ref_rows(draw, max_len: int = 6):
     """(logp, ref_logp): one row each of per-token log-probs of the policy and of the reference, same length."""
     n = draw(st.integers(1, max_len))
     return [draw(st.lists(LOGPROB, min_size=n, max_size=n))], [draw(st.lists(LOGPROB, min_size=n, max_size=n))]
+
+
+@st.composite
+def long_episodes(draw, max_T: int = 32, max_L: int = 1024):
+    """(T, L) for the closed-form checks: budgets up to 32 attempts, attempts up to 1024 tokens (real attempt lengths)."""
+    T = draw(st.integers(1, max_T), label="T")
+    L = draw(st.integers(1, max_L), label="L")
+    return T, L

@@ -203,6 +203,18 @@ def objective_gradients(T_=T, L_=L) -> dict[str, sp.Matrix]:
             "sft": demo["sft"], "dft": demo["dft"]}
 
 
+def at_probabilities(expr, **probabilities):
+    """``expr`` at named probabilities (q, p_dC, p_dW, q_ref, p_dC_ref, p_dW_ref), each checked to lie in (0, 1)."""
+    from .toy import PROBS, REF_PROBS
+    from .validate import check_probability
+
+    symbols = {s.name: s for s in PROBS + REF_PROBS}
+    unknown = sorted(set(probabilities) - set(symbols))
+    if unknown:
+        raise ValueError(f"unknown probabilities {unknown}; expected some of {sorted(symbols)}")
+    return expr.subs({symbols[k]: check_probability(v, k, open_interval=True) for k, v in probabilities.items()})
+
+
 def attribution_ratio(g) -> sp.Expr:
     """|d/dtheta_s| / ||(d/dtheta_dC, d/dtheta_dW)||: the sampling:decision attribution ratio of a gradient."""
     return sp.Abs(g[0]) / sp.sqrt(g[1] ** 2 + g[2] ** 2)
