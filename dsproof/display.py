@@ -53,3 +53,16 @@ def show_reproduction() -> str | None:
     for fn in reproduction.FIGURES.values():
         display(fn(run))
     return name
+
+
+def show_scaling_table(T: int = 2) -> None:
+    """The attribution ratio of every objective under the three ways of scaling the model with L: exact values and
+    the derived leading order, with the ratio over the surrogate's (dsproof.scaling)."""
+    from . import scaling
+
+    lines = ["| objective | scaling | leading order | exact at L = " + ", ".join(f"{n:,}" for n in scaling.LENGTHS)
+             + " | / surrogate |", "|---|---|---|---|---|"]
+    for (obj, name), row in scaling.table(T).items():
+        lines.append(f"| {obj} | {name} | {row.leading()} | " + ", ".join(f"{v:.4g}" for v in row.exact.values())
+                     + f" | {'—' if obj == 'surrogate' else row.relative()} |")
+    display(Markdown("\n".join(lines)))

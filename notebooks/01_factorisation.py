@@ -19,7 +19,8 @@
 from dsproof.display import show_claim, show_expr, show_terms
 from numerics import crosscheck as X
 from theory import toy as T_
-from theory.trajectory import corollary_3_1, episode_layout, lemma_3_1, parameterisation
+from theory.trajectory import (corollary_3_1, corollary_3_1_general, episode_layout, lemma_3_1, lemma_3_1_induction,
+                               log_factorised, parameterisation, T_sym)
 
 # %% [markdown]
 # <a id="lemma-3.1"></a>
@@ -37,6 +38,18 @@ for k, e in enumerate(lemma["log_pi_sample"], 1):
 for k, e in enumerate(lemma["log_pi_d"], 1):
     show_expr(rf"\log \pi_d(d_{k})", e)
 show_expr(r"\mathrm{residual}", lemma["residual"])
+
+# %% [markdown]
+# ### For every T, by induction
+#
+# The right-hand side of Lemma 3.1 for a symbolic budget $T$ (voluntary STOP after attempt $T$). The chain rule
+# builds $\log P$ token by token: $T=1$ is attempt 1 then STOP; from $T$ to $T+1$ attempts the final STOP becomes
+# RESAMPLE and attempt $T+1$ with its STOP is appended. Base-case and step residuals (each 0), then the same for
+# Corollary 3.1's gradient and Theorem 3.1's per-trajectory term $A\nabla\log P = A g_s + A g_d$:
+
+# %%
+show_expr(r"\log P_T", log_factorised(T_sym))
+lemma_3_1_induction(), corollary_3_1_general()
 
 # %% [markdown]
 # The lemma's product over the toy model's trajectories sums to one (here T = 3 attempts of 1 token):

@@ -15,10 +15,11 @@
 # `theory/kl.py` derives both; `numerics/objectives.kl` implements k1/k2/k3/k3+ in either placement.
 
 # %%
-from dsproof.display import show_claim, show_expr, show_terms
+from dsproof.display import show_claim, show_expr, show_scaling_table, show_terms
 from dsproof.figures import ratio_vs_length
 from numerics import crosscheck as X
 from theory import kl as K
+from theory.closed_form import ClosedForm
 
 # %% [markdown]
 # <a id="thm-3.2"></a>
@@ -38,6 +39,18 @@ show_terms(K.kl_exact_terms(m))
 # %%
 show_terms(K.future_kl_cross_term(m))
 
+# %% [markdown]
+# ### For every budget T and attempt length L
+#
+# One recursion over the attempts left, $X(n+1) = u + b\,X(n)$ with $b = p_s(1-p_{dC}) + (1-p_s)p_{dW}$ and
+# $p_s = q^L$, solved once (`theory.closed_form`, rsolve + induction), gives the expected number of attempts and the
+# sequence KL in closed form; the future-KL cross-term is $L\,kl_{tok}\,\partial E[N]/\partial\theta$.
+
+# %%
+c = ClosedForm()
+show_expr(r"E[N]", c.expected_attempts)
+show_expr(r"\mathrm{KL}_T", c.kl_sequence)
+
 # %%
 show_claim("thm-3.2");
 
@@ -56,6 +69,15 @@ show_claim("thm-3.2-practised");
 # %% [markdown]
 # <a id="def-3.1"></a>
 # ## Definition 3.1 measured: growth of the ratio with attempt length
+
+# %% [markdown]
+# Three ways to scale the model with L (they coincide at L = 1): logits held (p_s = q^L falls), p_s held with the
+# reference a fixed logit below (per-token KL ~ 1/L), p_s held with the reference's per-token accuracy held
+# (comparable per-token KL). Leading orders are derived (`theory.asymptotics`), not fitted; "/ surrogate" is the
+# control: the same model, scaled the same way, at the same L.
+
+# %%
+show_scaling_table()
 
 # %%
 ratio_vs_length();

@@ -31,6 +31,14 @@ show_expr(r"\mathrm{acc}_T", C_.predicted_accuracy_budget())
 show_expr(r"\lim_{T\to\infty} \mathrm{acc}_T", C_.budget_limit())
 
 # %% [markdown]
+# The exact gap: its sign is that of $1 - p_{dC} - p_{dW}$, so the unlimited formula over-predicts a finite budget
+# exactly when the decision is informative ($p_{dC} + p_{dW} > 1$), and the gap shrinks like $b^{T-1}$:
+
+# %%
+show_expr(r"\mathrm{acc}_T - \mathrm{acc}_\infty", C_.budget_gap())
+C_.prediction_bias()
+
+# %% [markdown]
 # The formula's one accuracy $p_s$ for every attempt is an assumption. When the attempts after the first have
 # their own accuracy $p_r$ (in the §4 reproduction they do: compare `p_s` and `p_retry` in notebook 07), the
 # budget-T accuracy is $p_s(p_{dC} + (1-p_{dC})F) + (1-p_s)p_{dW}F$ with $F$ the budget formula for $T-1$

@@ -239,7 +239,7 @@ def ratio_along(g, scaling: Scaling | str, values: dict):
 
     def R(length) -> float:
         with mpmath.workdps(30):
-            s, c, w = fn(mpmath.mpf(length))
+            s, c, w = fn(mpmath.mpf(float(length)))
             return float(abs(s) / mpmath.sqrt(c ** 2 + w ** 2))
 
     return R
