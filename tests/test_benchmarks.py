@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from benchmarks import preset_cost, probe_cost
+from benchmarks import closed_form_cost, preset_cost, probe_cost
 from numerics import reproduce as R
 
 
@@ -29,3 +29,9 @@ def test_preset_cost_counts_every_phase():
     assert rows["base"]["calls"] == p.base_steps and rows["sft"]["calls"] == p.sft_steps
     # sft-reflect demonstrations are longer than sft ones (a wrong attempt and a RESAMPLE before the answer)
     assert rows["sft-reflect"]["flops"] > rows["sft"]["flops"]
+
+
+def test_closed_form_cost_prints_every_step(capsys):
+    closed_form_cost.main(["--T", "3"])
+    out = capsys.readouterr().out
+    assert "T=3" in out and "induction checks" in out and "total" in out, out

@@ -114,7 +114,7 @@ def _monomials(expr, x):
 
 
 def _leading_exponential(g) -> Leading | None:
-    g = sp.expand(g)
+    # Taylor coefficients in P by differentiating first (b^T stays one power, never expanded into T terms)
     for k in range(6):
         ck = sp.expand(sp.diff(g, P, k).subs(P, 0) / sp.factorial(k))
         if ck != 0:
