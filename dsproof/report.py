@@ -41,13 +41,20 @@ def environment() -> dict[str, str]:
     import torch
     import transformers
 
+    # the last commit that changed the code (generated files excluded): committing a regenerated report does not
+    # change it, so the committed page is a fixed point of `dsproof report`
+    code = [".", ":(exclude)reports", ":(exclude)notebooks/*.ipynb", ":(exclude)README.md"]
+
+    def git(*args) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=10).stdout.strip() or "unknown"
+        commit = git("log", "-1", "--format=%h", "--", *code) or "unknown"
+        dirty = "yes" if git("status", "--porcelain", "--", *code) else "no"
     except (OSError, subprocess.SubprocessError):
-        commit = "unknown"
+        commit, dirty = "unknown", "unknown"
     cuda = torch.cuda.is_available()
-    return {"dsproof commit": commit, "python": platform.python_version(), "platform": platform.platform(),
+    return {"dsproof code commit": commit, "uncommitted code changes": dirty, "python": platform.python_version(), "platform": platform.platform(),
             "torch": torch.__version__, "transformers": transformers.__version__, "sympy": sympy.__version__,
             "numpy": numpy.__version__, "matplotlib": matplotlib.__version__,
             "device": torch.cuda.get_device_name(0) if cuda else f"CPU ({platform.processor() or platform.machine()})"}
