@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .closed_form import L
-from .toy import q, q_ref
+from .closed_form import L, T
+from .toy import p_dC, p_dC_ref, p_dW, p_dW_ref, q, q_ref, sigmoid
+from .validate import check_budget, check_finite_all
 
 #: first-attempt accuracy held fixed, the reference logit displacement, the reference per-token accuracy
 P = sp.Symbol("P", positive=True)
@@ -203,26 +204,18 @@ def ratio_asymptotics(g, scaling: Scaling | str, values: dict | None = None) -> 
                             s.log_power - top[2])
 
 
-def _sigmoid(x):
-    return 1 / (1 + sp.exp(-sp.nsimplify(x)))
-
-
 def setting(logits, ref_logits, T_value: int = 2) -> dict:
     """Symbol values of a point of the model: policy logits (theta_s, theta_dC, theta_dW), reference logits, the
     budget; the scalings' constants follow from the L = 1 point (P = q, Delta = theta_s - theta_s_ref, q_ref)."""
-    from .closed_form import T
-    from .toy import p_dC, p_dC_ref, p_dW, p_dW_ref
-
-    from .validate import check_budget, check_finite_all
-
     z, zr = check_finite_all(logits, "logits"), check_finite_all(ref_logits, "ref_logits")
     if len(z) != 3 or len(zr) != 3:
         raise ValueError("logits and ref_logits are (theta_s, theta_dC, theta_dW)")
     if not z[0] > zr[0]:
         raise ValueError("the fixed-p_s scaling needs the policy's sampling logit above the reference's "
                          f"(Delta = theta_s - theta_s_ref > 0), got {z[0]} <= {zr[0]}")
-    return {q: _sigmoid(z[0]), p_dC: _sigmoid(z[1]), p_dW: _sigmoid(z[2]), q_ref: _sigmoid(zr[0]),
-            p_dC_ref: _sigmoid(zr[1]), p_dW_ref: _sigmoid(zr[2]), P: _sigmoid(z[0]),
+    exact = [sigmoid(sp.nsimplify(x)) for x in z + zr]  # exact values: the series must see exact constants
+    return {q: exact[0], p_dC: exact[1], p_dW: exact[2], q_ref: exact[3], p_dC_ref: exact[4], p_dW_ref: exact[5],
+            P: exact[0],
             Delta: sp.nsimplify(z[0] - zr[0]), T: check_budget(T_value)}
 
 

@@ -33,7 +33,7 @@ import sympy as sp
 
 from .kl import per_token_estimator_gradient
 from .terms import Term
-from .toy import LOGITS, PROB_OF, STAGE_OF, ToyModel, kl_bernoulli, p_dC, p_dC_ref, p_dW, p_dW_ref, q, q_ref
+from .toy import LOGITS, STAGE_OF, ToyModel, kl_bernoulli, p_dC, p_dC_ref, p_dW, p_dW_ref, q, q_ref
 from .validate import check_budget
 
 #: budget and attempt length as symbols (positive integers)
@@ -215,9 +215,4 @@ def at_probabilities(expr, **probabilities):
     return expr.subs({symbols[k]: check_probability(v, k, open_interval=True) for k, v in probabilities.items()})
 
 
-def attribution_ratio(g) -> sp.Expr:
-    """|d/dtheta_s| / ||(d/dtheta_dC, d/dtheta_dW)||: the sampling:decision attribution ratio of a gradient."""
-    return sp.Abs(g[0]) / sp.sqrt(g[1] ** 2 + g[2] ** 2)
-
-
-__all__ = ["T", "L", "n", "ClosedForm", "OBJECTIVES", "objective_gradients", "attempt_recursion", "geometric", "attribution_ratio", "PROB_OF"]
+__all__ = ["T", "L", "n", "ClosedForm", "OBJECTIVES", "objective_gradients", "attempt_recursion", "geometric", "at_probabilities"]
