@@ -139,10 +139,149 @@ PROBE_OBJECTIVES = (("surrogate", dict(loss_agg_mode="token-mean")), ("surrogate
                     ("sft", {}), ("dft", {}))
 
 
+#: the objectives `dsproof probe --rollouts` offers (--objective NAME); kl ones need ref_logp in the file
+ROLLOUT_OBJECTIVES = {"surrogate": ("surrogate", dict(loss_agg_mode="token-mean")),
+                      "surrogate-seq": ("surrogate", dict(loss_agg_mode="seq-mean-token-mean")),
+                      "sft": ("sft", {}), "dft": ("dft", {}),
+                      "kl-k3": ("kl", dict(estimator="k3", placement="loss")),
+                      "kl-k1-reward": ("kl", dict(estimator="k1", placement="reward"))}
+
+
+def _load_rollouts(args, command: str):
+    """(model, tokenizer, encoded rollouts, skipped) for `probe --rollouts` / `segment`; a one-line error
+    (exit code 2) on a bad file or checkpoint is raised as SystemExit."""
+    import torch
+
+    from numerics import rollouts
+
+    dtype = {"fp64": torch.float64, "fp32": torch.float32, "bf16": torch.bfloat16}[getattr(args, "dtype", "fp64")]
+    try:
+        segmenter = rollouts.Segmenter(tuple(rollouts.DEFAULT_MARKERS if args.markers is None else args.markers),
+                                       tuple(args.regex), tuple(args.tags))
+        rows = rollouts.read_rollouts(args.rollouts)
+    except ValueError as exc:
+        raise SystemExit(_fail(command, exc))
+    try:
+        model, tokenizer = rollouts.load_checkpoint(args.checkpoint, dtype, getattr(args, "device", "cpu"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(_fail(command, f"cannot load {args.checkpoint}: {exc}"))
+    try:
+        items, skipped = rollouts.encode_all(tokenizer, rows, segmenter, rollouts.context_length(model))
+    except ValueError as exc:
+        raise SystemExit(_fail(command, f"{args.rollouts}: {exc}" if isinstance(exc, rollouts.RolloutError) else exc))
+    for line, why in skipped.items():
+        print(f"{command}: skipped line {line} of {args.rollouts}: {why}", file=sys.stderr)
+    return model, tokenizer, items, skipped
+
+
+def _fail(command: str, exc) -> int:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    print(f"{command}: {first}", file=sys.stderr)
+    return 2
+
+
+def cmd_segment(args) -> int:
+    from numerics import rollouts
+    from numerics.objectives import DECISION, SAMPLING
+
+    try:
+        _, _, items, skipped = _load_rollouts(args, "dsproof segment")
+    except SystemExit as stop:
+        return int(stop.code)
+    for e in items[:args.limit]:
+        stages = e.stage[e.n_prompt:]
+        print(f"line {e.line}: {e.n_prompt} prompt, {stages.count(SAMPLING)} sampling, "
+              f"{stages.count(DECISION)} decision tokens; advantage {e.advantage:+.4f}")
+        print("  " + rollouts.highlight(e).replace("\n", "\n  "))
+    print(f"{len(items)} rollouts segmented, {len(skipped)} skipped (decision spans in [[ ]])")
+    return 0
+
+
+def cmd_probe_rollouts(args) -> int:
+    import json
+    import math
+
+    from numerics import objectives as O
+    from numerics import rollouts
+
+    try:
+        model, tokenizer, items, skipped = _load_rollouts(args, "dsproof probe")
+        models = {"model": model}
+        if args.compare:
+            other, other_tok = rollouts.load_checkpoint(args.compare, next(model.parameters()).dtype, args.device)
+            if other_tok.get_vocab() != tokenizer.get_vocab():
+                raise SystemExit(_fail("dsproof probe", f"--compare {args.compare}: its tokenizer differs from "
+                                       f"{args.checkpoint}'s: the same rollouts would be different token sequences"))
+            models["compare"] = other
+    except SystemExit as stop:
+        return int(stop.code)
+    except (OSError, ValueError) as exc:
+        return _fail("dsproof probe", f"cannot load {args.compare}: {exc}")
+    if not items:
+        return _fail("dsproof probe", f"{args.rollouts}: every rollout was skipped (no decision span found); check "
+                     "the markers with `dsproof segment`")
+    has_ref = all(e.ref_logp is not None for e in items)
+    names = args.objective or [k for k in ROLLOUT_OBJECTIVES if has_ref or not k.startswith("kl")]
+    if not has_ref and any(k.startswith("kl") for k in names):
+        return _fail("dsproof probe", "the kl objectives need ref_logp on every line of the rollouts file")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    n_ci = min(len(items), args.bootstrap_rollouts) if args.compare else 0
+    total = len(names) * len(models) * len(items) + (len(names) * len(models) * n_ci)
+    results = []
+    with tqdm(total=total, desc="rollouts", unit="rollout", file=sys.stderr, disable=args.quiet) as bar:
+        for key in names:
+            name, opts = ROLLOUT_OBJECTIVES[key]
+            obj = O.get(name, **opts)
+            per = {k: rollouts.probe_rollouts(m, items, obj, args.micro_batch, pad_id, progress=bar.update)
+                   for k, m in models.items()}
+            diff = None
+            if args.compare:
+                sub = items[:n_ci]
+                grams = {k: rollouts.rollout_grams(m, sub, obj, pad_id, progress=bar.update) for k, m in models.items()}
+                diff = rollouts.bootstrap_difference(grams["model"], grams["compare"], args.bootstrap, args.seed)
+            results.append((key, obj, per, diff))
+    fin = lambda x: x if math.isfinite(x) else None  # noqa: E731
+    if args.json:
+        out = {"checkpoint": args.checkpoint, "compare": args.compare, "rollouts": args.rollouts,
+               "probed": len(items), "skipped": {str(k): v for k, v in skipped.items()}, "dtype": args.dtype,
+               "micro_batch": args.micro_batch, "objectives": []}
+        for key, obj, per, diff in results:
+            row = dict(key=key, name=obj.name, options=obj.options, result=per["model"].to_dict())
+            if diff is not None:
+                row.update(compare=per["compare"].to_dict(), difference=fin(per["compare"].ratio - per["model"].ratio),
+                           ci=[fin(x) for x in diff["ci"]], ci_level=diff["level"], bootstrap=args.bootstrap,
+                           bootstrap_undefined=diff["undefined"],
+                           bootstrap_rollouts=n_ci)
+            out["objectives"].append(row)
+        print(json.dumps(out, indent=1))
+        return 0
+    print(f"{args.checkpoint}{' vs ' + args.compare if args.compare else ''} on {args.rollouts}: {len(items)} "
+          f"rollouts probed, {len(skipped)} skipped; {args.dtype}, micro-batches of {args.micro_batch}")
+    for key, obj, per, diff in results:
+        r = per["model"]
+        print(f"\n== {key}: {obj.name} {obj.options}\n{r.table()}")
+        if diff is not None:
+            c = per["compare"]
+            lo, hi = diff["ci"]
+            print(f"ratio |g_s|/|g_d|: {args.checkpoint} {r.ratio:.4f}, {args.compare} {c.ratio:.4f}, difference "
+                  f"{c.ratio - r.ratio:+.4f} ({diff['level']:.0%} bootstrap CI over {n_ci} rollouts "
+                  f"[{lo:+.4f}, {hi:+.4f}], {args.bootstrap} resamples"
+                  + (f", {diff['undefined']} undefined: zero gradient" if diff["undefined"] else "") + ")")
+    return 0
+
+
 def cmd_probe(args) -> int:
     import json
 
     import torch
+
+    if args.rollouts is not None:
+        if args.checkpoint is None:
+            return _fail("dsproof probe", "--rollouts needs --checkpoint (the rollouts are tokenized with the "
+                         "checkpoint's own tokenizer)")
+        return cmd_probe_rollouts(args)
+    if args.compare is not None:
+        return _fail("dsproof probe", "--compare needs --rollouts (two checkpoints are compared on the same rollouts)")
 
     from numerics import objectives as O
     from numerics.models import build_model, random_like, self_correction_batch, with_logps
@@ -272,6 +411,14 @@ def cmd_readme(args) -> int:
     return 0
 
 
+def _rollout_options(p) -> None:
+    p.add_argument("--markers", nargs="*", default=None,
+                   help="literal decision markers, case-insensitive (None: the paper's lexical markers, "
+                        "numerics.rollouts.DEFAULT_MARKERS; give none to use only --regex / --tags)")
+    p.add_argument("--regex", nargs="+", default=[], help="regular expressions marking decision spans")
+    p.add_argument("--tags", nargs="+", default=[], help="explicit decision tags, e.g. '<stop>' '<resample>'")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dsproof`` command line: every subcommand has a description and shows every option's default."""
     p = _Parser(prog="dsproof", description="Proof-check of arXiv:2601.01580")
@@ -320,7 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     rd.set_defaults(fn=cmd_readme)
     pr = command("probe", "Per-stage gradient attribution (sampling / decision norms per parameter group, total, "
                  "ratio, inner product, cosine, tokens per stage) for six objectives on a generated self-correction "
-                 "batch, on a random-init transformer or a local checkpoint.")
+                 "batch, on a random-init transformer or a local checkpoint; or, with --checkpoint and --rollouts, "
+                 "on your own rollouts (decision spans found by markers, see `dsproof segment`).")
     pr.add_argument("--arch", default="qwen2", choices=["gpt2", "llama", "qwen2"], help="architecture (random init)")
     pr.add_argument("--size", default="tiny", choices=["tiny", "0.5b"], help="model size (random init)")
     pr.add_argument("--checkpoint", default=None, type=_existing_path,
@@ -336,8 +484,32 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true",
                     help="print JSON: per objective the stage norms, total, ratio, inner product, cosine, per-group "
                          "norms and tokens per stage")
+    pr.add_argument("--rollouts", default=None, type=_existing_path,
+                    help="with --checkpoint: probe these rollouts (JSONL: prompt, response, reward or advantage; "
+                         "optional group, old_logp, ref_logp) instead of a generated batch")
+    _rollout_options(pr)
+    pr.add_argument("--objective", nargs="+", default=None, choices=list(ROLLOUT_OBJECTIVES),
+                    help="with --rollouts: the objectives (None: all, the kl ones only when the file has ref_logp)")
+    pr.add_argument("--micro-batch", type=_positive_int, default=8,
+                    help="with --rollouts: rollouts per forward/backward; the stage gradients are accumulated")
+    pr.add_argument("--compare", default=None, type=_existing_path,
+                    help="with --rollouts: a second checkpoint (e.g. the RL model of an SFT --checkpoint) probed on the "
+                         "same rollouts; prints the ratio difference with a paired bootstrap CI over rollouts")
+    pr.add_argument("--bootstrap", type=_positive_int, default=1000, help="with --compare: bootstrap resamples")
+    pr.add_argument("--bootstrap-rollouts", type=_positive_int, default=256,
+                    help="with --compare: the CI uses the first N rollouts (it keeps one gradient per rollout: memory "
+                         "N x parameters)")
+    pr.add_argument("--seed", type=_seed, default=0, help="with --compare: bootstrap seed")
     pr.add_argument("--quiet", **quiet)
     pr.set_defaults(fn=cmd_probe)
+    sg = command("segment", "Print the stage segmentation of rollouts (decision spans in [[ ]]) as `probe "
+                 "--rollouts` will use it, to check the markers before trusting the numbers.")
+    sg.add_argument("--checkpoint", required=True, type=_existing_path,
+                    help="local checkpoint folder (its tokenizer is used)")
+    sg.add_argument("--rollouts", required=True, type=_existing_path, help="the JSONL rollouts file")
+    _rollout_options(sg)
+    sg.add_argument("--limit", type=_positive_int, default=5, help="rollouts to print")
+    sg.set_defaults(fn=cmd_segment)
     return p
 
 

@@ -217,7 +217,8 @@ def _reductions(named, gs, gd) -> tuple[float, float, float, dict[str, dict[str,
     return ss ** 0.5, sd ** 0.5, sx, groups
 
 
-def attribute(model, batch: LMBatch, objective: Objective, keep_grads: bool = False) -> Attribution:
+def attribute(model, batch: LMBatch, objective: Objective, keep_grads: bool = False, reduce: bool = True
+              ) -> Attribution:
     """Per-stage gradient attribution of ``objective`` on ``model`` and ``batch`` (see the module doc).
 
     The model runs in eval mode (no dropout: the result is a function of the weights and the batch).  Given a
@@ -226,7 +227,8 @@ def attribute(model, batch: LMBatch, objective: Objective, keep_grads: bool = Fa
 
     Raises ValueError when the batch's advantages / old_logp / ref_logp / seq_weights or the model's logits hold
     nan or inf (naming which), and when the model has no trainable parameter.  When the gradient is exactly zero
-    at both stages it warns (RuntimeWarning) and the ratio and cosine are nan.
+    at both stages it warns (RuntimeWarning) and the ratio and cosine are nan.  ``reduce=False`` skips the
+    average across torch.distributed ranks (for a caller that accumulates micro-batches and reduces once).
     """
     batch.validate()
     module = model.module if hasattr(model, "module") else model
@@ -245,7 +247,7 @@ def attribute(model, batch: LMBatch, objective: Objective, keep_grads: bool = Fa
             logp = token_logprobs(model, batch)
         split = stage_split(logp, objective, batch.token_batch(), params)
     gs, gd = split["sampling"], split["decision"]
-    if dist.is_available() and dist.is_initialized():
+    if reduce and dist.is_available() and dist.is_initialized():
         world = dist.get_world_size()
         for g in gs + gd:
             dist.all_reduce(g)
