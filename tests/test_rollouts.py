@@ -1,0 +1,264 @@
+"""The probe on a researcher's own rollouts: a local Qwen2 checkpoint and a BPE tokenizer trained on the spot
+(numerics.rollout_example, no network), a JSONL file, the whole path through the CLI."""
+
+import json
+import os
+import re
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from dsproof.cli import ROLLOUT_OBJECTIVES, main
+from numerics import objectives as O
+from numerics import rollout_example, rollouts
+from numerics.objectives import DECISION, SAMPLING
+from numerics.probe import param_group, token_logprobs
+from numerics.tolerances import tolerance
+
+#: the decision marker of each example line, marked by hand (line 5 has none)
+HAND_MARKED = {1: "Let me recompute", 2: "I'll go back and check", 3: "I made a mistake", 4: "Let me check again",
+               6: "Wait, that's wrong", 7: "Let me double-check", 8: "Let me recompute"}
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    paths = rollout_example.build(tmp_path_factory.mktemp("rollouts"))
+    model, tok = rollouts.load_checkpoint(paths["sft"])
+    items, skipped = rollouts.encode_all(tok, rollouts.read_rollouts(paths["rollouts"]), rollouts.Segmenter(),
+                                         rollouts.context_length(model))
+    return paths, model, tok, items, skipped
+
+
+def _objective(key):
+    name, opts = ROLLOUT_OBJECTIVES[key]
+    return O.get(name, **opts)
+
+
+def _with_ref(items):
+    """The rollouts with a fixed ref_logp per response token (for the kl objectives)."""
+    out = []
+    for e in items:
+        f = rollouts.Encoded(**{**e.__dict__})
+        f.ref_logp = [-2.0 - 0.1 * (k % 5) for k in range(len(e.offsets))]
+        out.append(f)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- segmentation
+def test_segmentation_matches_hand_marked_spans(example):
+    _, _, tok, items, skipped = example
+    assert skipped == {5: "no decision span"}
+    assert [e.line for e in items] == sorted(HAND_MARKED)
+    for e in items:
+        resp = e.stage[e.n_prompt:]
+        dec = [k for k, s in enumerate(resp) if s == DECISION]
+        assert dec == list(range(dec[0], dec[-1] + 1)), f"line {e.line}: decision tokens not contiguous"
+        covered = "".join(e.response[a:b] for a, b in (e.offsets[k] for k in dec))
+        assert covered.strip() == HAND_MARKED[e.line], f"line {e.line}: {covered!r}"
+        assert all(s == SAMPLING for k, s in enumerate(resp) if k not in dec)
+        assert tok.decode(e.ids[e.n_prompt:]) == e.response  # the response tokens are the response, nothing lost
+        prompt = rollout_example.PROMPTS[(e.line - 1) // 2]
+        assert tok.decode(e.ids[:e.n_prompt]) == rollouts.prompt_text(tok, prompt)[0]  # the chat template
+        assert rollouts.highlight(e).count("[[") == 1
+
+
+def test_regex_and_tags(example):
+    _, _, tok, _, _ = example
+    r = rollouts.Rollout(1, "What is 7 times 8?", "7 times 8 is 54 <resample> 7 times 8 is 56 <stop>", 1.0)
+    e = rollouts.encode(tok, r, rollouts.Segmenter(markers=(), tags=("<stop>", "<resample>")), None)
+    assert rollouts.highlight(e) == "7 times 8 is 54 [[<resample>]] 7 times 8 is 56 [[<stop>]]"
+    r = rollouts.Rollout(1, "What is 7 times 8?", "7 times 8 is 54. Let me recompute: 56.", 1.0)
+    e = rollouts.encode(tok, r, rollouts.Segmenter(markers=(), regexes=(r"Let me \w+",)), None)
+    assert rollouts.highlight(e) == "7 times 8 is 54.[[ Let me recompute]]: 56."
+    assert rollouts.Segmenter(markers=("ab", "bc")).spans("xabcx ab") == [(1, 4), (6, 8)]  # overlaps merged
+    with pytest.raises(ValueError, match="bad regular expression"):
+        rollouts.Segmenter(regexes=("(",))
+
+
+def test_segment_command(example, capsys):
+    paths = example[0]
+    assert main(["segment", "--checkpoint", str(paths["sft"]), "--rollouts", str(paths["rollouts"]),
+                 "--limit", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "12 times 13 is 146.[[ Let me recompute]]." in out and "7 rollouts segmented, 1 skipped" in out
+    assert "skipped line 5" in err
+
+
+# ------------------------------------------------------------------------------------------- bad files
+@pytest.mark.parametrize("line, message", [
+    ('{"prompt": "a", "reward": 1}', "line 2: missing field 'response'"),
+    ('{"response": "a", "reward": 1}', "line 2: missing field 'prompt'"),
+    ('{"prompt": "a", "response": "  ", "reward": 1}', "line 2: field 'response' is empty"),
+    ('{"prompt": "a", "response": "b"}', "line 2: missing field 'reward' or 'advantage'"),
+    ('{"prompt": "a", "response": "b", "reward": "high"}', "line 2: field 'reward' must be a finite number"),
+    ('{"prompt": "a", "response": "b", "reward": 1', "line 2: not valid JSON"),
+    ('{"prompt": "a", "response": "7 times 8 is 56. Let me recompute.", "reward": 1, "old_logp": [0.1]}',
+     "line 2: field 'old_logp' has 1 entries, the response has"),
+    ('{"prompt": "a", "response": "' + "Let me recompute. " * 40 + '", "reward": 1}',
+     "line 2: prompt \\+ response is .* tokens, longer than the model's context \\(128\\)"),
+], ids=["no-response", "no-prompt", "empty", "no-reward", "bad-reward", "bad-json", "logp-length", "too-long"])
+def test_bad_files_name_line_and_field(example, tmp_path, capsys, line, message):
+    paths = example[0]
+    good = json.dumps(rollout_example.rollout_rows()[0])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(good + "\n" + line + "\n")
+    assert main(["probe", "--checkpoint", str(paths["sft"]), "--rollouts", str(bad), "--quiet"]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("dsproof")]  # not the loading bar
+    assert len(err) == 1 and err[0].startswith(f"dsproof probe: {bad}: line 2: ")
+    assert re.search(message, err[0]), err
+
+
+def test_cli_argument_errors(example, tmp_path, capsys):
+    paths = example[0]
+    assert main(["probe", "--rollouts", str(paths["rollouts"])]) == 2
+    assert "--rollouts needs --checkpoint" in capsys.readouterr().err
+    assert main(["probe", "--compare", str(paths["rl"])]) == 2
+    assert "--compare needs --rollouts" in capsys.readouterr().err
+    none = rollout_example.write_rollouts(tmp_path / "none.jsonl", [rollout_example.rollout_rows()[4]])
+    assert main(["probe", "--checkpoint", str(paths["sft"]), "--rollouts", str(none), "--quiet"]) == 2
+    assert "every rollout was skipped" in capsys.readouterr().err
+    assert main(["probe", "--checkpoint", str(paths["sft"]), "--rollouts", str(paths["rollouts"]), "--objective",
+                 "kl-k3", "--quiet"]) == 2
+    assert "need ref_logp" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------- the figures
+def _independent(model, items, objective, pad_id):
+    """Stage gradients by a separate backward per stage on the whole file in one batch, through the full logits
+    (token_logprobs), and the full gradient by a plain backward of the objective."""
+    batch = rollouts.collate(items, pad_id)
+    with torch.no_grad():
+        batch.old_logp = token_logprobs(model, batch)
+    params = [p for p in model.parameters() if p.requires_grad]
+    tb = batch.token_batch()
+    logp = token_logprobs(model, batch)
+    w, = torch.autograd.grad(objective(logp, tb), logp, retain_graph=True)
+    out = {}
+    for name, code in (("sampling", SAMPLING), ("decision", DECISION)):
+        model.zero_grad(set_to_none=True)
+        (w.detach() * (batch.stage == code) * logp).sum().backward(retain_graph=True)
+        out[name] = [p.grad.clone() for p in params]
+    model.zero_grad(set_to_none=True)
+    objective(token_logprobs(model, batch), tb).backward()
+    out["full"] = [p.grad.clone() for p in params]
+    model.zero_grad(set_to_none=True)
+    return out
+
+
+def _flat(gs):
+    return torch.cat([g.reshape(-1) for g in gs])
+
+
+def _ratio(model, items, objective, pad_id):
+    ind = _independent(model, items, objective, pad_id)
+    return float(_flat(ind["sampling"]).norm() / _flat(ind["decision"]).norm())
+
+
+@pytest.mark.parametrize("key", list(ROLLOUT_OBJECTIVES))
+def test_figures_equal_an_independent_per_stage_backward(example, key):
+    """Every figure of the table: per-group and total stage norms, ||g||, <g_s, g_d>, cosine, ratio and tokens,
+    from micro-batches of 3 against one per-stage backward on the whole file, and ||g|| from a plain backward."""
+    _, model, tok, items, _ = example
+    items = _with_ref(items)
+    obj = _objective(key)
+    r = rollouts.probe_rollouts(model, items, obj, micro_batch=3, pad_id=tok.pad_token_id, keep_grads=True)
+    ind = _independent(model, items, obj, tok.pad_token_id)
+    rtol, atol = tolerance(torch.float64)
+    gs, gd, g = _flat(ind["sampling"]), _flat(ind["decision"]), _flat(ind["full"])
+    torch.testing.assert_close(_flat(r.grads["sampling"]), gs, rtol=rtol, atol=atol)
+    torch.testing.assert_close(_flat(r.grads["decision"]), gd, rtol=rtol, atol=atol)
+    torch.testing.assert_close(gs + gd, g, rtol=rtol, atol=atol)
+    close = lambda a, b: a == pytest.approx(float(b), rel=1e-9, abs=1e-14)  # noqa: E731
+    assert close(r.norms["sampling"], gs.norm()) and close(r.norms["decision"], gd.norm())
+    assert close(r.norms["total"], g.norm())  # = sqrt(|g_s|^2 + |g_d|^2 + 2 <g_s, g_d>)
+    assert close(r.inner, gs @ gd) and close(r.cosine, (gs @ gd) / (gs.norm() * gd.norm()))
+    assert close(r.ratio, gs.norm() / gd.norm())
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    for grp, v in r.groups.items():
+        for stage in ("sampling", "decision"):
+            ref = sum(float(x.pow(2).sum()) for n, x in zip(names, ind[stage]) if param_group(n) == grp) ** 0.5
+            assert close(v[stage], ref), (grp, stage)
+    stages = torch.tensor([s for e in items for s in e.stage])
+    assert r.tokens == {"sampling": int((stages == SAMPLING).sum()), "decision": int((stages == DECISION).sum())}
+
+
+def test_compare_difference_and_bootstrap_ci(example, capsys):
+    """--compare: each checkpoint's ratio, their difference, and the CI: each bootstrap replicate recomputed as
+    the ratio difference on the resampled file (rollouts repeated by their counts) with separate per-stage
+    backwards, the interval the percentiles of those independent replicates."""
+    paths, model, tok, items, _ = example
+    other, _ = rollouts.load_checkpoint(paths["rl"])
+    n_boot = 12
+    assert main(["probe", "--checkpoint", str(paths["sft"]), "--rollouts", str(paths["rollouts"]), "--compare",
+                 str(paths["rl"]), "--objective", "sft", "surrogate", "--bootstrap", str(n_boot), "--micro-batch", "4",
+                 "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for row in out["objectives"]:
+        obj = _objective(row["key"])
+        ra, rb = _ratio(model, items, obj, tok.pad_token_id), _ratio(other, items, obj, tok.pad_token_id)
+        assert row["result"]["ratio"] == pytest.approx(ra, rel=1e-9)
+        assert row["compare"]["ratio"] == pytest.approx(rb, rel=1e-9)
+        assert row["difference"] == pytest.approx(rb - ra, rel=1e-8)
+        grams = [rollouts.rollout_grams(m, items, obj, tok.pad_token_id) for m in (model, other)]
+        boot = rollouts.bootstrap_difference(*grams, n_boot=n_boot, seed=0)
+        assert row["ci"] == pytest.approx(list(boot["ci"]), rel=1e-12)
+        reps = []
+        for counts in boot["counts"]:
+            resampled = [e for e, c in zip(items, counts.long().tolist()) for _ in range(c)]
+            if not any(e.advantage for e in resampled) and obj.name == "surrogate":
+                reps.append(float("nan"))  # every advantage 0: no gradient, the ratio is undefined
+                continue
+            reps.append(_ratio(other, resampled, obj, tok.pad_token_id) - _ratio(model, resampled, obj,
+                                                                                   tok.pad_token_id))
+        reps = torch.tensor(reps, dtype=torch.float64)
+        torch.testing.assert_close(boot["replicates"], reps, rtol=1e-8, atol=1e-12, equal_nan=True)
+        lo, hi = torch.nanquantile(reps, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
+        assert row["ci"] == pytest.approx([lo, hi], rel=1e-8)
+        assert row["bootstrap_undefined"] == int(torch.isnan(reps).sum())
+
+
+def test_probe_table_through_the_cli(example, capsys):
+    paths = example[0]
+    assert main(["probe", "--checkpoint", str(paths["sft"]), "--rollouts", str(paths["rollouts"]), "--compare",
+                 str(paths["rl"]), "--objective", "sft", "--bootstrap", "50", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "7 rollouts probed, 1 skipped" in out and "== sft" in out and "|g_sampling|" in out
+    assert "difference" in out and "95% bootstrap CI over 7 rollouts" in out
+
+
+# ------------------------------------------------------------------------------------------- DDP
+def _ddp_worker(rank, world, port, folder, out):
+    os.environ["GLOO_SOCKET_IFNAME"] = "lo"
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        model, tok = rollouts.load_checkpoint(os.path.join(folder, "sft"))
+        items, _ = rollouts.encode_all(tok, rollouts.read_rollouts(os.path.join(folder, "rollouts.jsonl")),
+                                       rollouts.Segmenter(), None)
+        ddp = torch.nn.parallel.DistributedDataParallel(model)
+        r = rollouts.probe_rollouts(ddp, items, _objective("surrogate"), micro_batch=2, pad_id=tok.pad_token_id,
+                                    keep_grads=True)
+        if rank == 0:
+            torch.save({**{k: _flat(v) for k, v in r.grads.items()}, "tokens": r.tokens}, out)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_two_processes_shard_the_file(example, tmp_path):
+    """Each rank probes every other rollout; the summed, share-weighted stage gradients equal one process's."""
+    paths, model, tok, items, _ = example
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "ddp.pt"
+    mp.spawn(_ddp_worker, args=(2, port, str(paths["sft"].parent), str(out)), nprocs=2, join=True)
+    got = torch.load(out)
+    r = rollouts.probe_rollouts(model, items, _objective("surrogate"), micro_batch=2, pad_id=tok.pad_token_id,
+                                keep_grads=True)
+    rtol, atol = tolerance(torch.float64)
+    for k in ("sampling", "decision"):
+        torch.testing.assert_close(got[k], _flat(r.grads[k]), rtol=rtol, atol=atol)
+    assert got["tokens"] == r.tokens
