@@ -61,8 +61,19 @@ def test_segmentation_matches_hand_marked_spans(example):
         assert all(s == SAMPLING for k, s in enumerate(resp) if k not in dec)
         assert tok.decode(e.ids[e.n_prompt:]) == e.response  # the response tokens are the response, nothing lost
         prompt = rollout_example.PROMPTS[(e.line - 1) // 2]
-        assert tok.decode(e.ids[:e.n_prompt]) == rollouts.prompt_text(tok, prompt)[0]  # the chat template
+        assert tok.decode(e.ids[:e.n_prompt]) == f"<|user|> {prompt} <|end|> <|assistant|> "  # the chat template
         assert rollouts.highlight(e).count("[[") == 1
+
+
+def test_rewards_become_group_normalised_advantages(tmp_path):
+    rows = [dict(prompt="p", response="r", reward=x, group=g) for x, g in ((1.0, "a"), (0.0, "a"), (3.0, "b"),
+                                                                          (1.0, "b"), (2.0, "b"))]
+    rows.append(dict(prompt="p", response="r", reward=0.5))  # no group: the reward as is
+    rows.append(dict(prompt="p", response="r", advantage=-0.25, group="a"))  # an advantage is kept as given
+    got = [r.advantage for r in rollouts.read_rollouts(rollout_example.write_rollouts(tmp_path / "g.jsonl", rows))]
+    sa, sb = 0.5 ** 0.5, 1.0  # sample standard deviations of (1, 0) and (3, 1, 2)
+    assert got == pytest.approx([0.5 / (sa + 1e-6), -0.5 / (sa + 1e-6), 1 / (sb + 1e-6), -1 / (sb + 1e-6), 0.0, 0.5,
+                                 -0.25], rel=1e-12)
 
 
 def test_regex_and_tags(example):
@@ -191,9 +202,9 @@ def test_compare_difference_and_bootstrap_ci(example, capsys):
     backwards, the interval the percentiles of those independent replicates."""
     paths, model, tok, items, _ = example
     other, _ = rollouts.load_checkpoint(paths["rl"])
-    n_boot = 12
+    n_boot = 8
     assert main(["probe", "--checkpoint", str(paths["sft"]), "--rollouts", str(paths["rollouts"]), "--compare",
-                 str(paths["rl"]), "--objective", "sft", "surrogate", "--bootstrap", str(n_boot), "--micro-batch", "4",
+                 str(paths["rl"]), "--objective", "surrogate", "--bootstrap", str(n_boot), "--micro-batch", "4",
                  "--json", "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
     for row in out["objectives"]:
@@ -208,7 +219,7 @@ def test_compare_difference_and_bootstrap_ci(example, capsys):
         reps = []
         for counts in boot["counts"]:
             resampled = [e for e, c in zip(items, counts.long().tolist()) for _ in range(c)]
-            if not any(e.advantage for e in resampled) and obj.name == "surrogate":
+            if not any(e.advantage for e in resampled):
                 reps.append(float("nan"))  # every advantage 0: no gradient, the ratio is undefined
                 continue
             reps.append(_ratio(other, resampled, obj, tok.pad_token_id) - _ratio(model, resampled, obj,
@@ -223,10 +234,11 @@ def test_compare_difference_and_bootstrap_ci(example, capsys):
 def test_probe_table_through_the_cli(example, capsys):
     paths = example[0]
     assert main(["probe", "--checkpoint", str(paths["sft"]), "--rollouts", str(paths["rollouts"]), "--compare",
-                 str(paths["rl"]), "--objective", "sft", "--bootstrap", "50", "--quiet"]) == 0
+                 str(paths["rl"]), "--objective", "sft", "--bootstrap", "50", "--bootstrap-rollouts", "3",
+                 "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "7 rollouts probed, 1 skipped" in out and "== sft" in out and "|g_sampling|" in out
-    assert "difference" in out and "95% bootstrap CI over 7 rollouts" in out
+    assert "difference" in out and "95% bootstrap CI over 3 rollouts" in out
 
 
 # ------------------------------------------------------------------------------------------- DDP
