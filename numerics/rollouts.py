@@ -21,7 +21,8 @@ one) is stage 0.  A rollout without a decision span, or without a sampling token
 Micro-batching: the objectives aggregate per-sequence sums over one normaliser for the whole batch (token-mean:
 the number of response tokens; seq-mean modes: the number of sequences; token-sum: none).  A micro-batch k's loss
 L_k carries its own normaliser U_k, so the whole file's loss is sum_k (U_k / U) L_k, and its stage gradients are
-sum_k (U_k / U) g_k: exact, with memory bounded by one micro-batch plus two parameter-sized accumulators.  Under
+sum_k (U_k / U) g_k: exact, with memory bounded by one micro-batch (its activations and its two stage
+gradients) plus two parameter-sized accumulators (float32 for a bf16/fp16 model).  Under
 torch.distributed each rank takes the rollouts i with i % world == rank; U is summed over ranks and the weighted
 stage gradients are summed across ranks (the same as averaging per-rank means weighted by their share).
 """
@@ -319,7 +320,8 @@ def probe_rollouts(model, items: list[Encoded], objective: Objective, micro_batc
     total = torch.tensor(0.0 if u[0] is None else float(sum(float(x) for x in u)), dtype=torch.float64)
     if world > 1:
         dist.all_reduce(total)
-    acc = {s: [torch.zeros_like(p) for _, p in named] for s in ("sampling", "decision")}
+    up = torch.float32 if next(module.parameters()).dtype in (torch.bfloat16, torch.float16) else None
+    acc = {s: [torch.zeros_like(p, dtype=up) for _, p in named] for s in ("sampling", "decision")}
     tokens = {"sampling": 0, "decision": 0}
     for k, batch in zip(range(0, len(mine), micro_batch), micro_batches(model, mine, micro_batch, pad_id)):
         share = 1.0 if u[0] is None else float(sum(float(x) for x in u[k:k + micro_batch])) / float(total)
@@ -329,6 +331,7 @@ def probe_rollouts(model, items: list[Encoded], objective: Objective, micro_batc
                 a.add_(g, alpha=share)
         for s in tokens:
             tokens[s] += r.tokens[s]
+        del r  # this micro-batch's stage gradients go before the next one's are formed
         if progress is not None:
             progress(len(batch.input_ids))
     if world > 1:
