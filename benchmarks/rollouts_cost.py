@@ -26,7 +26,7 @@ def one_size(args) -> dict:
     """Probe the first --n rollouts of the file (cycled to reach n) and report time and peak memory."""
     import torch
 
-    from numerics import objectives as O
+    from numerics import objectives
     from numerics import rollouts
 
     dtype = {"fp64": torch.float64, "fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
@@ -34,7 +34,7 @@ def one_size(args) -> dict:
     rows = rollouts.read_rollouts(args.rollouts)
     items, _ = rollouts.encode_all(tok, rows, rollouts.Segmenter(), rollouts.context_length(model))
     items = [items[i % len(items)] for i in range(args.n)]
-    obj = O.surrogate(loss_agg_mode="token-mean")
+    obj = objectives.surrogate(loss_agg_mode="token-mean")
     rollouts.probe_rollouts(model, items[:args.micro_batch], obj, args.micro_batch, tok.pad_token_id)  # warm-up
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if args.device.startswith("cuda"):

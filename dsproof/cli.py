@@ -201,7 +201,7 @@ def cmd_probe_rollouts(args) -> int:
     import json
     import math
 
-    from numerics import objectives as O
+    from numerics import objectives
     from numerics import rollouts
 
     try:
@@ -231,7 +231,7 @@ def cmd_probe_rollouts(args) -> int:
     with tqdm(total=total, desc="rollouts", unit="rollout", file=sys.stderr, disable=args.quiet) as bar:
         for key in names:
             name, opts = ROLLOUT_OBJECTIVES[key]
-            obj = O.get(name, **opts)
+            obj = objectives.get(name, **opts)
             per = {k: rollouts.probe_rollouts(m, items, obj, args.micro_batch, pad_id, progress=bar.update)
                    for k, m in models.items()}
             diff = None

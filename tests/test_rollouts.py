@@ -12,7 +12,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from dsproof.cli import ROLLOUT_OBJECTIVES, main
-from numerics import objectives as O
+from numerics import objectives
 from numerics import rollout_example, rollouts
 from numerics.objectives import DECISION, SAMPLING
 from numerics.probe import param_group, token_logprobs
@@ -34,7 +34,7 @@ def example(tmp_path_factory):
 
 def _objective(key):
     name, opts = ROLLOUT_OBJECTIVES[key]
-    return O.get(name, **opts)
+    return objectives.get(name, **opts)
 
 
 def _with_ref(items):
