@@ -92,7 +92,7 @@ def claim(id: str, paper_ref: str, statement: str, assumptions: list[str], noteb
     return wrap
 
 
-CLAIM_MODULES = ("claims_core", "claims_objectives", "reproduction")  # the ledger's order: paper order by part
+CLAIM_MODULES = ("claims_core", "claims_objectives", "claims_values", "claims_training", "reproduction")  # the ledger's order: paper order by part
 
 
 def load_all() -> dict[str, Claim]:
