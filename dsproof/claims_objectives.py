@@ -352,7 +352,7 @@ def check_definition_3_1() -> Outcome:
                    "for, Definition 3.1 is circular; measured as this relative L-scaling it becomes checkable, and "
                    "the answer turns on the per-token KL and accuracy regime the paper leaves open.",
                    deciding="objective/scaling cells whose ratio relative to the surrogate grows without bound: "
-                   f"{', '.join(grows) or 'none'} (of {len(ev) * len(asymptotics.SCALINGS)})",
+                   f"{', '.join(grows) or 'none'} (of {(len(OBJECTIVES) - 1) * len(asymptotics.SCALINGS)})",
                    threshold="'unbalanced' iff the relative ratio grows without bound in L",
                    correction="Relative to the surrogate in the same model, only the practised per-token KL losses "
                    "(k2/k3) under comparable per-token KL are unbalanced in L; KL in the reward and SFT/DFT on a "
