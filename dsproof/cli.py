@@ -228,9 +228,12 @@ def claims_table(ledger_json: Path) -> str:
 
     claims = json.loads(ledger_json.read_text())["claims"]
     counts = ", ".join(f"{n} {v}" for v in VERDICTS if (n := sum(c["verdict"] == v for c in claims)))
-    rows = [f"{len(claims)} claims: {counts}. Each finding ends with the corrected statement dsproof proposes "
-            "where the paper's does not hold as written.", "",
-            "| claim | paper | verdict | finding |", "|---|---|---|---|"]
+    rows = [f"{len(claims)} claims: {counts}.", ""]
+    fixes = [(c["id"], c["correction"]) for c in claims if c.get("correction")]
+    if fixes:
+        rows += ["**Corrections dsproof proposes** (each claim's card in `reports/ledger.md` gives the deciding figure "
+                 "and its threshold):", ""] + [f"- **{i}**: {fix}" for i, fix in fixes] + [""]
+    rows += ["| claim | paper | verdict | finding |", "|---|---|---|---|"]
     for c in claims:
         rows.append(f"| {c['id']} | {_cell(c['paper_ref'])} | **{c['verdict']}** | {_cell(c['summary'])} |")
     return "\n".join(rows)
