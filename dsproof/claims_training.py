@@ -48,7 +48,7 @@ def length_weighting_map(steps: int = LW_STEPS) -> dict:
         "control: the surrogate alone (rl) from the same initial policy, same steps; 'kept' = a logit's movement "
         "under the objective divided by its movement under rl (1 = as far as rl, < 1 restrained)",
         "'pi_d under-optimised by the KL' read as: the KL leaves p_dW (RESAMPLE when wrong) short of where rl takes it"],
-       notebook="03_kl")
+       notebook="08_training")
 def check_length_weighting() -> Outcome:
     runs = length_weighting_map()
     ev, restrained_more, dw_short, n = [], 0, 0, 0
