@@ -17,7 +17,7 @@ from theory.closed_form import attempt_recursion
 from theory.trajectory import (corollary_3_1, corollary_3_1_general, episode_layout, lemma_3_1, lemma_3_1_induction,
                                parameterisation)
 
-from .ledger import Evidence, Outcome, claim
+from .ledger import Evidence, Outcome, claim, spread
 
 RNG_SEED = 20260104  # the paper's v1 date; every random draw in the ledger comes from this seed
 TOL64 = "rtol=%g, atol=%g (float64)" % TOLERANCES[torch.float64]
@@ -222,11 +222,6 @@ def check_calibration() -> Outcome:
                    "a(1-b^(T-1))/(1-b) + b^(T-1) p_s, lower than the §4.2 value iff p_dC + p_dW > 1.")
 
 
-def _spread(values) -> str:
-    lo, med, hi = np.percentile(np.asarray(values, float), [5, 50, 95])
-    return f"median {med:.2f} (5-95% [{lo:.2f}, {hi:.2f}])"
-
-
 @claim("appC-toy", "Appendix C, Figure 1", "In the three-logit toy model the surrogate gives symmetric attribution, "
        "while under the KL penalty the sampling gradients are 'nearly an order of magnitude' larger and the "
        "sampling:decision attribution ratio 'exceeds 2:1 throughout training'.",
@@ -260,10 +255,10 @@ def check_appendix_c() -> Outcome:
                 "the KL ratio exceeds 2:1 throughout training; where the KL ratio over the surrogate's does "
                 "(control); min over training of the KL ratio, its max ('order of magnitude'), and the "
                 "surrogate's min and max",
-                f"{n_hold}/{len(grid)}; control {n_rel}/{len(grid)}; KL min {_spread([r[('kl', reading)][0] for r in grid])}"
-                f", KL max {_spread([r[('kl', reading)][1] for r in grid])}; surrogate min "
-                f"{_spread([r[('reward', reading)][0] for r in grid])}, max "
-                f"{_spread([r[('reward', reading)][1] for r in grid])}", "exact", scope="numeric"))
+                f"{n_hold}/{len(grid)}; control {n_rel}/{len(grid)}; KL min {spread([r[('kl', reading)][0] for r in grid])}"
+                f", KL max {spread([r[('kl', reading)][1] for r in grid])}; surrogate min "
+                f"{spread([r[('reward', reading)][0] for r in grid])}, max "
+                f"{spread([r[('reward', reading)][1] for r in grid])}", "exact", scope="numeric"))
     # the training gradients are the closed forms: check them against autograd through the torch enumeration at
     # states visited during training
     states = [(default.steps[i], i) for i in (1, 60, 149, 299)]
@@ -280,7 +275,7 @@ def check_appendix_c() -> Outcome:
                + f"; against the surrogate's ratio at the same step (the control) in "
                + ", ".join(f"{holds_rel[r]}/{n} ({r})" for r in READINGS)
                + ". The surrogate is not symmetric under any reading: its ratio's minimum over training has "
-               f"{_spread([r[('reward', 'both (norm)')][0] for r in maps[1]])} (norm reading). At the default "
+               f"{spread([r[('reward', 'both (norm)')][0] for r in maps[1]])} (norm reading). At the default "
                f"setting the KL ratio falls to {kl_lo:.2f}. So the claim is a property of some settings and of "
                "the reading 'sampling against the RESAMPLE-when-wrong logit', not of the model.")
     best = max(holds, key=holds.get)

@@ -13,7 +13,7 @@ from numerics import toy_training
 from theory.closed_form import L as L_SYMBOL
 from theory.sft import correct_demonstration_gradient
 
-from .ledger import Evidence, Outcome, claim
+from .ledger import Evidence, Outcome, claim, spread
 
 #: initial policies (p_s, p_dC, p_dW logits) x attempt lengths x KL weights of the length-weighting map
 LW_PS0 = (0.1, 0.3, 0.6)
@@ -21,11 +21,6 @@ LW_DECISION_LOGITS = (-1.0, 0.0, 1.0)
 LW_LENGTHS = (1, 8, 32, 128)
 LW_WS = (0.05, 0.2)
 LW_STEPS = 300
-
-
-def _spread(values) -> str:
-    lo, med, hi = np.percentile(np.asarray(values, float), [5, 50, 95])
-    return f"median {med:.2f} (5-95% [{lo:.2f}, {hi:.2f}])"
 
 
 def length_weighting_map(steps: int = LW_STEPS) -> dict:
@@ -64,8 +59,8 @@ def check_length_weighting() -> Outcome:
                 n += len(f)
         ev.append(Evidence("numeric", f"{kl}: fraction of the surrogate's movement kept, per logit, over "
                            f"{len(kept['s'])} (initial policy, L, w) settings",
-                           f"theta_s {_spread(kept['s'])}; theta_dC {_spread(kept['dC'])}; theta_dW "
-                           f"{_spread(kept['dW'])}", "exact"))
+                           f"theta_s {spread(kept['s'])}; theta_dC {spread(kept['dC'])}; theta_dW "
+                           f"{spread(kept['dW'])}", "exact"))
     ev.append(Evidence("numeric", "rl+kl-reward: settings where the KL restrains theta_s more than both decision "
                        "logits; settings where it leaves theta_dW short of rl's movement",
                        f"{restrained_more}/{n}; {dw_short}/{n}", "exact"))
@@ -82,8 +77,8 @@ def check_length_weighting() -> Outcome:
     initial = np.concatenate([toy_training._sigmoid(r["z0"][:, 2]) for r in runs.values()])
     ev.append(Evidence("numeric", "p_dW after training, over all settings: rl; rl + k1-in-reward KL; SFT without "
                        "reflection; SFT with half the demonstrations reflective",
-                       f"{_spread(finals['rl'])}; {_spread(finals['rl+kl-reward'])}; {_spread(finals['sft-correct'])};"
-                       f" {_spread(finals['sft-reflect'])}", "exact"))
+                       f"{spread(finals['rl'])}; {spread(finals['rl+kl-reward'])}; {spread(finals['sft-correct'])};"
+                       f" {spread(finals['sft-reflect'])}", "exact"))
     g = correct_demonstration_gradient(L_SYMBOL)
     zero = sp.simplify(g[2]) == 0
     unchanged = float(np.max(np.abs(finals["sft-correct"] - initial)))
@@ -96,10 +91,10 @@ def check_length_weighting() -> Outcome:
         f"The first half holds: the KL, length-weighted, restrains theta_s more than both decision logits in "
         f"{restrained_more}/{n} settings. The second does not follow from it: the decision logits, which the KL "
         f"barely touches, move as far as under the surrogate or further (theta_dW short of rl's movement in only "
-        f"{dw_short}/{n} settings), so p_dW ends {_spread(finals['rl+kl-reward'])} with the KL against "
-        f"{_spread(finals['rl'])} without. What leaves pi_d untrained is SFT's data: without reflective "
+        f"{dw_short}/{n} settings), so p_dW ends {spread(finals['rl+kl-reward'])} with the KL against "
+        f"{spread(finals['rl'])} without. What leaves pi_d untrained is SFT's data: without reflective "
         "demonstrations theta_dW gets exactly zero gradient for every L (p_dW stays where it started), with half of "
-        f"them reflective p_dW ends {_spread(finals['sft-reflect'])}.",
+        f"them reflective p_dW ends {spread(finals['sft-reflect'])}.",
         deciding=f"settings where the k1-in-reward KL leaves theta_dW short of the surrogate's movement: "
                  f"{dw_short}/{n}",
         threshold="'leaves pi_d under-optimised' needs the KL to hold p_dW below the surrogate's in general "

@@ -148,6 +148,14 @@ def to_json(entries: list[Entry]) -> str:
                                   for e in entries]}, indent=2)
 
 
+def spread(values) -> str:
+    """A figure over draws or settings: its median and 5-95% range."""
+    import numpy as np
+
+    lo, med, hi = np.percentile(np.asarray(values, float), [5, 50, 95])
+    return f"median {med:.2f} (5-95% [{lo:.2f}, {hi:.2f}])"
+
+
 def _cell(text: str) -> str:
     """A Markdown table cell: '|' (conditional probabilities, absolute values) escaped so the row stays one row."""
     return str(text).replace("|", "\\|")
