@@ -7,12 +7,12 @@ import numpy as np
 import sympy as sp
 import torch
 
-from numerics import crosscheck as X
-from numerics import toy as N_
+from numerics import crosscheck
+from numerics import toy as toy_numerics
 from numerics.figure1 import READINGS, Figure1Run, holds_throughout, kl_ratio_range, sweep, train_toy
 from numerics.tolerances import MC_Z_MAX, TOLERANCES, error_ratio
-from theory import calibration as C_
-from theory import toy as T_
+from theory import calibration as calibration_theory
+from theory import toy as toy_theory
 from theory.closed_form import attempt_recursion
 from theory.trajectory import (corollary_3_1, corollary_3_1_general, episode_layout, lemma_3_1, lemma_3_1_induction,
                                parameterisation)
@@ -52,13 +52,13 @@ def check_lemma_3_1() -> Outcome:
     ev.append(Evidence("symbolic", "log P (chain rule over tokens) - [sum log pi_sample + sum log pi_d], "
                        f"layouts L={LAYOUTS}, capped and uncapped, shared and disjoint parameters",
                        "residual = 0" if worst == 0 else "nonzero residual", "exact", worst == 0))
-    tot = [sp.simplify(X.toy_model(T, (2,) * T).total_probability() - 1) for T in (1, 2, 3, 4)]
+    tot = [sp.simplify(crosscheck.toy_model(T, (2,) * T).total_probability() - 1) for T in (1, 2, 3, 4)]
     ok = all(t == 0 for t in tot)
     ev.append(Evidence("symbolic", "toy model: sum over all trajectories of the Lemma 3.1 product, T=1..4, L=2",
                        "sum - 1 = 0 for every T" if ok else f"residuals {tot}", "exact", ok))
-    b = N_.enumerate_toy(3, (2, 3, 1))
+    b = toy_numerics.enumerate_toy(3, (2, 3, 1))
     z = torch.tensor(_random_points(1)[0])
-    err = abs(N_.path_probs(b, z).sum().item() - 1)
+    err = abs(toy_numerics.path_probs(b, z).sum().item() - 1)
     ev.append(Evidence("numeric", "torch, token-level enumeration (T=3, L=(2,3,1)): sum of P(tau)",
                        f"|sum - 1| = {err:.1e}", TOL64, err <= TOLERANCES[torch.float64][1] * 10))
     ev.append(Evidence("symbolic", "number of decision factors", "T decisions for a voluntary STOP, T-1 when the "
@@ -91,22 +91,22 @@ def check_cor_3_1() -> Outcome:
     ev.append(Evidence("symbolic", "grad log P - g_sampling - g_decision for layouts " + str(LAYOUTS),
                        "0 in every case" if all(res) else "nonzero", "exact", all(res)))
     pts = _random_points(12)
-    errs = [X.gradient_error(T, (L,) * T, z, rewards=(1.0, -0.5), z_ref=(0.3, -0.2, 0.1))
+    errs = [crosscheck.gradient_error(T, (L,) * T, z, rewards=(1.0, -0.5), z_ref=(0.3, -0.2, 0.1))
             for (T, L), z in zip([(1, 1), (2, 1), (3, 2), (4, 1), (2, 3), (3, 3)] * 2, pts)]
     ev.append(Evidence("autograd", "lambdified dJ/dtheta and dKL/dtheta (theory/) vs autograd through exact "
                        "enumeration (numerics/), 12 random logits, T in 1..4, L in 1..3, r=(1,-0.5)",
                        f"max error/tolerance {max(errs):.1e}", TOL64, max(errs) <= 1.0))
-    b = N_.enumerate_toy(3, (2, 2, 2))
+    b = toy_numerics.enumerate_toy(3, (2, 2, 2))
     z = torch.tensor(pts[0], requires_grad=True)
-    g = N_.stage_gradients(b, z, b.rewards())
-    exact, _ = X.symbolic_gradients(3, (2, 2, 2), pts[0])
+    g = toy_numerics.stage_gradients(b, z, b.rewards())
+    exact, _ = crosscheck.symbolic_gradients(3, (2, 2, 2), pts[0])
     split_err = error_ratio(torch.cat([g["sampling"][:1], g["decision"][1:]]), torch.from_numpy(exact))
     leak = float(g["sampling"][1:].abs().max() + g["decision"][:1].abs())
     ev.append(Evidence("autograd", "E[R sum_k grad log pi_sample] = dJ/dtheta_s and E[R sum_k grad log pi_d] = "
                        "dJ/dtheta_d (T=3, L=2); no leak of a stage's score into the other's parameters",
                        f"error/tolerance {split_err:.1e}, leak {leak:.1e}", TOL64,
                        split_err <= 1.0 and leak <= TOLERANCES[torch.float64][1]))
-    zs = X.mc_zscores(3, (2, 2, 2), pts[1], n=20000, seed=RNG_SEED)
+    zs = crosscheck.mc_zscores(3, (2, 2, 2), pts[1], n=20000, seed=RNG_SEED)
     ev.append(Evidence("monte-carlo", "sampled score-function estimator (20,000 episodes, T=3, L=2) vs exact "
                        "per-stage gradient", f"z = {np.array2string(zs, precision=2)}", f"|z| < {MC_Z_MAX}",
                        bool(np.all(np.abs(zs) < MC_Z_MAX))))
@@ -123,7 +123,7 @@ def check_cor_3_1() -> Outcome:
         "toy model T=3, L=2, exact enumeration"], notebook="01_factorisation")
 def check_cross_terms() -> Outcome:
     ev = []
-    m = X.toy_model(3, (2, 2, 2))
+    m = crosscheck.toy_model(3, (2, 2, 2))
     F = m.expected_score_product("sampling", "decision")
     zeroF = F == sp.zeros(3, 3)
     ev.append(Evidence("symbolic", "disjoint parameters: expected score cross-block E[g_sampling g_decision^T] "
@@ -131,19 +131,19 @@ def check_cross_terms() -> Outcome:
                        "identically 0" if zeroF else str(F), "exact", zeroF))
     H = m.hessian_cross_terms(m.J_backward, "Corollary 3.1")
     z0 = _random_points(1)[0]
-    vals = [float(m.to_logits(h.expr).subs(dict(zip(T_.LOGITS, z0)))) for h in H]
+    vals = [float(m.to_logits(h.expr).subs(dict(zip(toy_theory.LOGITS, z0)))) for h in H]
     ev.append(Evidence("symbolic", "mixed second derivatives d2J/dtheta_s dtheta_dC, d2J/dtheta_s dtheta_dW "
                        f"at theta={np.round(z0, 3).tolist()}", f"{vals[0]:.4f}, {vals[1]:.4f} (nonzero: improving "
                        "sampling changes the decision gradient)", "exact", all(v != 0 for v in vals)))
     rng = np.random.default_rng(RNG_SEED)
     U, theta = rng.normal(size=(3, 4)), rng.normal(size=4) * 0.5
-    g = X.shared_stage_gradients(3, (2, 2, 2), U, theta)
-    b = N_.enumerate_toy(3, (2, 2, 2))
+    g = crosscheck.shared_stage_gradients(3, (2, 2, 2), U, theta)
+    b = toy_numerics.enumerate_toy(3, (2, 2, 2))
     th = torch.tensor(theta, requires_grad=True)
-    full, = torch.autograd.grad(N_.expected_reward(b, torch.tensor(U) @ th), th)
+    full, = torch.autograd.grad(toy_numerics.expected_reward(b, torch.tensor(U) @ th), th)
     sum_err = error_ratio(g["sampling"] + g["decision"], full)
     # symbolic shared-parameter split: g_s = U_s^T dJ/dz_s, g_d = U_d^T dJ/dz_d
-    dJ = torch.from_numpy(X.symbolic_gradients(3, (2, 2, 2), U @ theta)[0])
+    dJ = torch.from_numpy(crosscheck.symbolic_gradients(3, (2, 2, 2), U @ theta)[0])
     Ut = torch.tensor(U)
     sym_err = max(error_ratio(g["sampling"], Ut[0] * dJ[0]), error_ratio(g["decision"], Ut[1:].T @ dJ[1:]))
     inner = float(g["sampling"] @ g["decision"])
@@ -156,10 +156,10 @@ def check_cross_terms() -> Outcome:
                        abs(inner) > 0))
     # robustness: the same two figures over random draws of the shared parameterisation and of the point
     cosines, hess_nonzero = [], 0
-    f_hess = sp.lambdify(T_.LOGITS, [m.to_logits(h.expr) for h in H], "numpy")
+    f_hess = sp.lambdify(toy_theory.LOGITS, [m.to_logits(h.expr) for h in H], "numpy")
     for _ in range(CROSS_DRAWS):
         U, theta = rng.normal(size=(3, 4)), rng.normal(size=4) * 0.5
-        g = X.shared_stage_gradients(3, (2, 2, 2), U, theta)
+        g = crosscheck.shared_stage_gradients(3, (2, 2, 2), U, theta)
         cosines.append(float(g["sampling"] @ g["decision"] / (g["sampling"].norm() * g["decision"].norm())))
         hess_nonzero += all(abs(v) > 1e-12 for v in f_hess(*rng.uniform(-2, 2, size=3)))
     lo, med, hi = np.percentile(cosines, [5, 50, 95])
@@ -189,12 +189,12 @@ def check_cross_terms() -> Outcome:
        notebook="06_calibration")
 def check_calibration() -> Outcome:
     ev = []
-    fin = [sp.simplify(X.toy_model(T, (1,) * T).J_backward - C_.predicted_accuracy_budget(T, T_.q))
+    fin = [sp.simplify(crosscheck.toy_model(T, (1,) * T).J_backward - calibration_theory.predicted_accuracy_budget(T, toy_theory.q))
            for T in range(1, 6)]
     ok = all(f == 0 for f in fin)
     ev.append(Evidence("symbolic", "toy model J_T (L=1) = finite-budget formula a(1-b^(T-1))/(1-b) + b^(T-1) p_s, "
                        "T=1..5", "residual 0 for every T" if ok else str(fin), "exact", ok))
-    lim = sp.simplify(C_.budget_limit() - C_.predicted_accuracy())
+    lim = sp.simplify(calibration_theory.budget_limit() - calibration_theory.predicted_accuracy())
     ev.append(Evidence("symbolic", "lim_{T->oo} finite-budget formula - §4.2 formula (0 < b < 1)",
                        f"residual {lim}", "exact", lim == 0))
     rec = attempt_recursion()
@@ -202,13 +202,13 @@ def check_calibration() -> Outcome:
                        "V(1) = c solved by rsolve equals the geometric form; base case and step checked",
                        f"residuals rsolve {rec.rsolve_residual}, base {rec.base_residual}, step {rec.step_residual}",
                        "exact", rec.proved, scope="proof by induction"))
-    gap = sp.simplify(C_.predicted_accuracy_budget() - C_.predicted_accuracy() - C_.budget_gap())
+    gap = sp.simplify(calibration_theory.predicted_accuracy_budget() - calibration_theory.predicted_accuracy() - calibration_theory.budget_gap())
     ev.append(Evidence("symbolic", "f_T - f_oo = -p_s (1-p_s) (p_dC + p_dW - 1) b^(T-1) / (1-b) for symbolic T: the "
                        "unlimited formula over-predicts iff p_dC + p_dW > 1, under-predicts iff < 1, exact iff = 1",
                        f"residual {gap}", "exact", gap == 0, scope="general proof"))
-    f_inf = C_.predicted_accuracy_numeric(None)
+    f_inf = calibration_theory.predicted_accuracy_numeric(None)
     pt = (0.2, 0.95, 0.5)  # paper's far-OOD regime for RL: p_s < 20%, p_dC near ceiling, p_dW 40-60%
-    gaps = {T: f_inf(*pt) - C_.predicted_accuracy_numeric(T)(*pt) for T in (2, 4, 8, 16)}
+    gaps = {T: f_inf(*pt) - calibration_theory.predicted_accuracy_numeric(T)(*pt) for T in (2, 4, 8, 16)}
     ev.append(Evidence("numeric", f"far-OOD regime p_s={pt[0]}, p_dC={pt[1]}, p_dW={pt[2]}: unlimited-retry "
                        f"prediction {f_inf(*pt):.3f} minus the T-attempt value",
                        ", ".join(f"T={T}: {g:+.3f}" for T, g in gaps.items()), "exact"))
@@ -264,7 +264,7 @@ def check_appendix_c() -> Outcome:
     states = [(default.steps[i], i) for i in (1, 60, 149, 299)]
     z_traj = np.log(default.probs / (1 - default.probs))
     ref_idx = lambda i: i - i % default.settings["ref_every"]
-    errs = [X.gradient_error(4, (1,) * 4, tuple(z_traj[i]), z_ref=tuple(z_traj[ref_idx(i)])) for _, i in states]
+    errs = [crosscheck.gradient_error(4, (1,) * 4, tuple(z_traj[i]), z_ref=tuple(z_traj[ref_idx(i)])) for _, i in states]
     ev.append(Evidence("autograd", "training gradients (closed forms) vs autograd through the enumeration, at "
                        "training steps 1, 60, 149, 299", f"max error/tolerance {max(errs):.1e}", TOL64,
                        max(errs) <= 1.0))

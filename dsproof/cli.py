@@ -144,7 +144,7 @@ def cmd_probe(args) -> int:
 
     import torch
 
-    from numerics import objectives as O
+    from numerics import objectives
     from numerics.models import build_model, random_like, self_correction_batch, with_logps
     from numerics.probe import attribute
 
@@ -168,7 +168,7 @@ def cmd_probe(args) -> int:
                                                     device=args.device, dtype=torch.float32))
 
     batches = {k: batch_for(m) for k, m in models.items()}
-    objectives = [O.get(name, **opts) for name, opts in PROBE_OBJECTIVES]
+    objectives = [objectives.get(name, **opts) for name, opts in PROBE_OBJECTIVES]
     results = []  # (objective, {model key: Attribution})
     with tqdm(total=len(objectives) * len(models), desc="objectives", file=sys.stderr, disable=args.quiet) as bar:
         for obj in objectives:

@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 
 from numerics.figure1 import READINGS, SWEEP_WS, SWEEP_Z0S, Figure1Run, holds_throughout, sweep, train_toy
-from theory import calibration as C_
+from theory import calibration as calibration_theory
 from theory.closed_form import L as L_SYMBOL
 
 FIG1_SETTINGS = dict(T=4, w=0.05, steps=300, ref_every=50)
@@ -81,9 +81,9 @@ def calibration(ps: float = 0.2, pdC: float = 0.95) -> plt.Figure:
     """§4.2: predicted accuracy as a function of p_dW, unlimited retries vs a budget of T attempts."""
     x = np.linspace(0.0, 0.95, 96)
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(x, C_.predicted_accuracy_numeric(None)(ps, pdC, x), "k-", lw=2, label="§4.2 formula (T -> oo)")
+    ax.plot(x, calibration_theory.predicted_accuracy_numeric(None)(ps, pdC, x), "k-", lw=2, label="§4.2 formula (T -> oo)")
     for i, T in enumerate((1, 2, 4, 8)):
-        ax.plot(x, C_.predicted_accuracy_numeric(T)(ps, pdC, x) * np.ones_like(x), "--", color=f"C{i}",
+        ax.plot(x, calibration_theory.predicted_accuracy_numeric(T)(ps, pdC, x) * np.ones_like(x), "--", color=f"C{i}",
                 label=f"budget T = {T}")
     ax.set_xlabel("p_{d|W}  (RESAMPLE when wrong)")
     ax.set_ylabel("predicted accuracy")
