@@ -84,7 +84,9 @@ def test_estimator_moments_match_a_symbolic_derivation():
     g = [[float(model.d_logit(sp.log(model.path_prob(p)), th).subs(at)) for th in LOGITS] for p in paths]
     J = sum(pi * ri for pi, ri in zip(P, r))
     got = feedback_numerics.estimator_moments(enumerate_toy(T, 1), tuple(_logit(x) for x in point))
-    for name, w in feedback_numerics.ESTIMATORS.items():
+    by_hand = [lambda r, J: r, lambda r, J: r - J, lambda r, J: r - 1]  # positive-only, baseline J, negative-only
+    assert len(by_hand) == len(feedback_numerics.ESTIMATORS)
+    for name, w in zip(feedback_numerics.ESTIMATORS, by_hand):
         x = [[w(ri, J) * gj for gj in gi] for ri, gi in zip(r, g)]
         mean = [sum(pi * xi[j] for pi, xi in zip(P, x)) for j in range(3)]
         var = [sum(pi * xi[j] ** 2 for pi, xi in zip(P, x)) - mean[j] ** 2 for j in range(3)]
