@@ -92,7 +92,7 @@ def _far_ood_rows() -> tuple[list[Evidence], dict]:
         "the update averages sum_t grad log pi over each trajectory's tokens, then over the group (seq-mean-token-sum); "
         "token-mean aggregation reweights by length and is not covered here",
         "A = (r - mean) / (std + eps) with eps -> 0 (std unbiased as in verl, population, or none as in Dr. GRPO)",
-        "toy model; far-OOD figures at attempts of one token (q = p_s)"])
+        "toy model; far-OOD figures at attempts of one token (q = p_s)"], notebook="08_training")
 def check_grpo_groups() -> Outcome:
     ev = _grpo_enumeration_rows() + _grpo_kappa_rows()
     far, table = _far_ood_rows()
@@ -183,7 +183,7 @@ def _feedback_direction_rows(batch, z0) -> tuple[list[Evidence], float]:
         "E_{tau ~ P(.|r=1)} log P_theta(tau)", "offline: the successes of the initial model, fitted to convergence and "
         "never resampled; on-policy / iterated: refit on fresh successes of the current model",
         f"T={FEEDBACK_T}, attempts of L={FEEDBACK_L} i.i.d. tokens, start (p_s, p_dC, p_dW)={FEEDBACK_START} (§4.2 far OOD)",
-        f"RL: exact on-policy gradient ascent on J, step {RL_LR} on the logits"])
+        f"RL: exact on-policy gradient ascent on J, step {RL_LR} on the logits"], notebook="08_training")
 def check_sec5_feedback() -> Outcome:
     T, L = FEEDBACK_T, FEEDBACK_L
     batch = enumerate_toy(T, L)
