@@ -100,8 +100,9 @@ def check_grpo_groups() -> Outcome:
     low, high = table[(3, 0.01)], table[(3, 0.2)]
     return Outcome("holds-under-assumptions", ev,
                    "In expectation a group of G gives kappa(G, acc) grad J: the surrogate's direction, split between the "
-                   "stages exactly as the surrogate's, rescaled by kappa (G = 2, 3: constant; std normalisation "
-                   "amplifies, up to (G-1)/sqrt(G) as acc -> 0). What finite groups change far out of distribution is "
+                   "stages exactly as the surrogate's, rescaled by kappa, which depends on G and acc only ((G-1)/G "
+                   "without std normalisation; with the unbiased std constant for G = 2, 3 and (G-1)/sqrt(G) as "
+                   "acc -> 0). What finite groups change far out of distribution is "
                    "how the update arrives: an all-wrong group (probability (1-acc)^G) gives nothing, so at T=3, "
                    f"p_s=0.01 only {low['informative']:.0%} of groups of 8 carry any gradient (p_s=0.2: "
                    f"{high['informative']:.0%}), and kappa stays {low['kappa']:.2f} where a large group would give "
