@@ -75,3 +75,21 @@ def test_bad_inputs():
         grpo_theory.kappa(3, "median")
     with pytest.raises(ValueError, match="normalisation"):
         grpo_numerics.group_advantages(torch.zeros(3, dtype=DTYPE), "median")
+
+
+def test_far_ood_row_against_the_attempt_loop():
+    """The far-OOD figures (closed form) against autograd through the independent loop over attempts."""
+    from numerics.toy import attempt_loop
+
+    T, p_s, pC, pW, G = 3, 0.05, 0.95, 0.5, 8
+    row = grpo_theory.far_ood_row(T, p_s, pC, pW, G)
+    logit = lambda p: torch.log(torch.tensor(p / (1 - p), dtype=DTYPE))
+    z = torch.stack([logit(p_s), logit(pC), logit(pW)]).requires_grad_(True)
+    J = attempt_loop(T, 1, z)["J"]
+    dJ = torch.autograd.grad(J, z)[0]
+    acc = J.item()
+    assert row["acc"] == pytest.approx(acc, rel=1e-12)
+    assert row["dJ_dtheta_dW"] == pytest.approx(dJ[2].item(), rel=1e-12)
+    assert row["informative"] == pytest.approx(1 - acc ** G - (1 - acc) ** G, rel=1e-12)
+    assert row["grpo_dtheta_dW"] == pytest.approx(row["kappa"] * dJ[2].item(), rel=1e-12)
+    assert row["kappa_large_group"] == pytest.approx((acc * (1 - acc)) ** -0.5, rel=1e-12)
