@@ -27,10 +27,13 @@ def _subs(expr, point):
     return float(expr.subs({q: point[0], p_dC: point[1], p_dW: point[2]}))
 
 
-@pytest.mark.parametrize("point", POINTS)
-def test_fixed_point_matches_token_counts_of_the_enumeration(point):
+FAR_OOD_START = (0.2 ** 0.25, 0.95, 0.5)  # the ledger's start: p_s = 0.2 with L = 4
+
+
+@pytest.mark.parametrize("point, L", [(POINTS[0], 3), (POINTS[1], 3), (FAR_OOD_START, 4)])
+def test_fixed_point_matches_token_counts_of_the_enumeration(point, L):
     """Second derivation: the count ratios of each kind of token in the successful rows of the enumerated toy."""
-    T, L = 3, 3
+    T = 3
     batch = enumerate_toy(T, L)
     z = torch.tensor([_logit(p) for p in point], dtype=DTYPE)
     w = path_probs(batch, z) * batch.rewards()
@@ -44,6 +47,8 @@ def test_fixed_point_matches_token_counts_of_the_enumeration(point):
     got = torch.tensor([_subs(fp[k], point) for k in ("q", "p_dC", "p_dW")], dtype=DTYPE)
     assert_close(got, torch.stack([q_star, pC_star, pW_star]), "RFT fixed point vs token counts")
     assert got[2] == 1 and got[0] < 1 and got[1] < 1
+    if point == FAR_OOD_START:  # the figures sec5-feedback quotes
+        assert float(got[0]) ** L == pytest.approx(0.5696, abs=1e-4) and float(got[1]) == pytest.approx(0.9870, abs=1e-4)
 
 
 def test_training_reaches_the_fixed_point_and_it_is_stationary():
