@@ -34,7 +34,28 @@ FAR_OOD_START = (0.2 ** 0.25, 0.95, 0.5)  # the ledger's start: p_s = 0.2 with L
 def test_fixed_point_matches_token_counts_of_the_enumeration(point, L):
     """Second derivation: the count ratios of each kind of token in the successful rows of the enumerated toy."""
     T = 3
-    batch = enumerate_toy(T, L)
+    q_star, pC_star, pW_star = _token_count_fit(enumerate_toy(T, L), point)
+    fp = feedback_theory.rft_fixed_point(T, L)
+    got = torch.tensor([_subs(fp[k], point) for k in ("q", "p_dC", "p_dW")], dtype=DTYPE)
+    assert_close(got, torch.stack([q_star, pC_star, pW_star]), "RFT fixed point vs token counts")
+    assert got[2] == 1 and got[0] < 1 and got[1] < 1
+    if point == FAR_OOD_START:  # the figures sec5-feedback quotes
+        assert float(got[0]) ** L == pytest.approx(0.5696, abs=1e-4) and float(got[1]) == pytest.approx(0.9870, abs=1e-4)
+
+
+def test_iterated_rft_rounds_by_token_counts():
+    """sec5-feedback's 'p_s >= 0.9 after 23 rounds' (T = 3, L = 4), refitting by token counts of the enumeration."""
+    batch, point, p_s = enumerate_toy(3, 4), FAR_OOD_START, []
+    for _ in range(24):
+        p_s.append(point[0] ** 4)
+        point = tuple(min(float(x), 1 - 1e-15) for x in _token_count_fit(batch, point))
+    assert next(i for i, v in enumerate(p_s) if v >= 0.9) == 23
+    closed = [x[0] ** 4 for x in feedback_theory.iterate_rft(3, 4, FAR_OOD_START, 23)]
+    assert closed == pytest.approx(p_s, rel=1e-9)
+
+
+def _token_count_fit(batch, point):
+    """(q*, p_dC*, p_dW*) as count ratios of each kind of token in the successful rows, weighted by probability."""
     z = torch.tensor([_logit(p) for p in point], dtype=DTYPE)
     w = path_probs(batch, z) * batch.rewards()
     n_bad = (batch.tokens == BAD).sum(-1).to(DTYPE)
@@ -43,12 +64,7 @@ def test_fixed_point_matches_token_counts_of_the_enumeration(point, L):
     q_star = 1 - (w * n_bad).sum() / (w * n_ans).sum()
     pC_star = (w * dec(STOP, True)).sum() / (w * (dec(STOP, True) + dec(RESAMPLE, True))).sum()
     pW_star = (w * dec(RESAMPLE, False)).sum() / (w * (dec(RESAMPLE, False) + dec(STOP, False))).sum()
-    fp = feedback_theory.rft_fixed_point(T, L)
-    got = torch.tensor([_subs(fp[k], point) for k in ("q", "p_dC", "p_dW")], dtype=DTYPE)
-    assert_close(got, torch.stack([q_star, pC_star, pW_star]), "RFT fixed point vs token counts")
-    assert got[2] == 1 and got[0] < 1 and got[1] < 1
-    if point == FAR_OOD_START:  # the figures sec5-feedback quotes
-        assert float(got[0]) ** L == pytest.approx(0.5696, abs=1e-4) and float(got[1]) == pytest.approx(0.9870, abs=1e-4)
+    return q_star, pC_star, pW_star
 
 
 def test_training_reaches_the_fixed_point_and_it_is_stationary():
@@ -118,3 +134,22 @@ def test_iterated_rft_climbs_and_resamples_after_every_wrong_attempt():
 def test_bad_budget():
     with pytest.raises(ValueError):
         feedback_theory.success_weighted_counts(0)
+
+
+def test_rl_steps_against_the_closed_form_gradient():
+    """sec5-feedback's RL comparison (exact gradient ascent through numerics.toy.attempt_loop) against the same ascent
+    with the closed-form gradient of theory.closed_form."""
+    from dsproof.claims_training import RL_LR, _rl_steps
+    from theory.closed_form import ClosedForm
+
+    cf = ClosedForm(3, 4)
+    grad = sp.lambdify((q, p_dC, p_dW), list(cf.gradient(cf.J)))
+    z = [_logit(p) for p in FAR_OOD_START]
+    closed = []
+    for _ in range(30):
+        p = [1 / (1 + math.exp(-x)) for x in z]
+        closed.append(p[0] ** 4)
+        z = [x + RL_LR * g for x, g in zip(z, grad(*p))]
+    loop = _rl_steps(3, 4, tuple(_logit(p) for p in FAR_OOD_START), steps=29)
+    assert loop == pytest.approx(closed, rel=1e-9)
+    assert next(i for i, v in enumerate(loop) if v >= 0.9) == 25
