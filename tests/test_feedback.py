@@ -11,7 +11,7 @@ import torch
 
 from numerics import feedback as feedback_numerics
 from numerics.tolerances import assert_close
-from numerics.toy import BAD, DTYPE, OK, RESAMPLE, SAMPLING, STOP, enumerate_toy, expected_reward, path_probs
+from numerics.toy import BAD, DTYPE, RESAMPLE, SAMPLING, STOP, enumerate_toy, expected_reward, path_probs
 from theory import feedback as feedback_theory
 from theory.toy import LOGITS, ToyModel, p_dC, p_dW, q
 
