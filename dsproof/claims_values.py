@@ -2,3 +2,111 @@
 statistic Phi) and the discounted (gamma < 1) cases of Theorems 3.1 and 3.2."""
 
 from __future__ import annotations
+
+import sympy as sp
+import torch
+
+from numerics.discounted import discounted_stage_gradients
+from numerics.tolerances import error_ratio
+from theory import calibration
+from theory import values
+from theory.closed_form import ClosedForm
+from theory.toy import PROBS, REF_PROBS, kl_bernoulli, p_dC, p_dC_ref, p_dW, p_dW_ref, q, q_ref, sigmoid
+
+from .claims_core import TOL64
+from .ledger import Evidence, Outcome, claim
+from .scaling import POLICY_LOGITS, REF_LOGITS
+
+Z = (0.5, 0.2, -0.1)  # the generic interior point of claims_objectives
+Z_REF = (0.3, 0.4, 0.1)
+GAMMAS = (0.99, 0.999)  # the discounts a discounted-RL reading would use; verl's GRPO uses gamma = 1
+LENGTHS = (100, 1000, 10_000)  # the regime of real attempts
+_DIGITS = 30
+
+
+def _point(z=POLICY_LOGITS, z_ref=REF_LOGITS) -> dict:
+    """Probability values (30 digits) of policy logits z and reference logits z_ref."""
+    return dict(zip(PROBS + REF_PROBS, [sigmoid(sp.Float(x, _DIGITS)) for x in tuple(z) + tuple(z_ref)]))
+
+
+def _ratio_at(g: sp.Matrix, L_value: int, gamma_value, point: dict) -> float:
+    v = g.subs({values.L: L_value, values.gamma: sp.Float(gamma_value, _DIGITS) if gamma_value != 1 else 1})
+    v = v.subs(point).evalf(_DIGITS)
+    return float(values.attribution_ratio(v))
+
+
+def _autograd_rows(reward: str) -> tuple[float, str]:
+    """theory.values' per-stage discounted gradient vs autograd through numerics.discounted's token-level forward."""
+    worst, cases = 0.0, []
+    for T, L_value in ((2, 3), (3, 2)):
+        for g in (0.5, 0.9):
+            sym = values.stage_gradients(T, L_value, sp.Float(g, _DIGITS), reward).subs(_point(Z, Z_REF))
+            ad = discounted_stage_gradients(T, L_value, Z, g, reward, z_ref=Z_REF)
+            worst = max(worst, error_ratio(torch.tensor([float(x) for x in sym], dtype=torch.float64), ad))
+            cases.append(f"T={T}, L={L_value}, gamma={g}")
+    return worst, "; ".join(cases)
+
+
+def _gamma_one_residual(reward: str) -> bool:
+    """With gamma = 1 the discounted per-stage gradient is the gradient of J (terminal) or of KL(P || P_ref) (k1),
+    symbolic in L (T = 2): theory.closed_form is the second derivation."""
+    cf = ClosedForm(2, values.L)
+    target = cf.gradient(cf.J if reward == "terminal" else cf.kl_sequence)
+    d = values.stage_gradients(2, values.L, 1, reward) - target
+    return all(sp.simplify(sp.expand(x, power_exp=True)) == 0 for x in d)
+
+
+@claim("thm-3.1-discounted", "Theorem 3.1 with gamma < 1", "Under the surrogate with per-token discount gamma, "
+       "Q_sample = Q_d = gamma^(sum_{j>=k} len(A_j, T_j)) A: the advantage multiplies both gradient sums identically.",
+       ["discounted returns: token t is credited gamma^(tokens after t) R (terminal reward R = 1[correct])",
+        "on-policy; toy model budget T, attempts of L i.i.d. tokens, one-token decisions; fixed per-token logits "
+        f"{POLICY_LOGITS} for the figures", "verl's GRPO uses gamma = 1: gamma < 1 is off-practice"],
+       notebook="02_surrogate")
+def check_theorem_3_1_discounted() -> Outcome:
+    ev = []
+    st = values.backward_induction(2)[0]
+    coeff = [sp.simplify(st.V_d[c] / st.Q_sample_first[c]) for c in "CW"]
+    ok = all(sp.simplify(x - values.gamma ** (-values.L)) == 0 for x in coeff)
+    ev.append(Evidence("symbolic", "backward induction (symbolic L, gamma): Q_d(s_k) / Q_sample(first token of "
+                       "attempt k), both correctness values", f"{coeff[0]} (C), {coeff[1]} (W)", "exact", ok,
+                       scope="general proof"))
+    ok1 = _gamma_one_residual("terminal")
+    ev.append(Evidence("symbolic", "gamma = 1: the per-stage discounted gradient minus theory.closed_form's dJ/dtheta "
+                       "(T = 2, symbolic L and probabilities)", "residual 0" if ok1 else "nonzero", "exact", ok1,
+                       scope="general proof"))
+    worst, cases = _autograd_rows("terminal")
+    ev.append(Evidence("autograd", f"per-stage discounted gradient, closed form vs autograd through the token-level "
+                       f"discounted forward ({cases})", f"error/tolerance {worst:.1e}", TOL64, worst <= 1))
+    lead_g = values.fixed_logit_leading(values.stage_gradients(2), values.gamma, scale_by_p_s=True)
+    lead_1 = values.fixed_logit_leading(values.stage_gradients(2, values.L, 1), 1, scale_by_p_s=True)
+    ev.append(Evidence("symbolic", "T = 2, leading order as L -> oo with the logits and gamma < 1 fixed (q^L, gamma^L "
+                       "-> 0 after dividing by p_s): (sampling, dC, dW) per unit p_s, against gamma = 1",
+                       f"gamma < 1: {list(lead_g)}; gamma = 1: {list(lead_1)}",
+                       "exact (exponentially small terms dropped; no fit)", scope="general proof"))
+    g2 = values.stage_gradients(2)
+    g2_1 = values.stage_gradients(2, values.L, 1)
+    point = _point()
+    rel = {(gm, n): _ratio_at(g2, n, gm, point) / _ratio_at(g2_1, n, 1, point) for gm in GAMMAS for n in LENGTHS}
+    # the leading-order prediction of the same figure: ratio_gamma / ratio_1 -> K / ((1 - gamma) L)
+    K = {gm: float(values.attribution_ratio(lead_g.subs(values.gamma, sp.Float(gm, _DIGITS)).subs(point))
+                   * (1 - gm) / values.attribution_ratio(lead_1.subs(point)).subs(values.L, 1)) for gm in GAMMAS}
+    ev.append(Evidence("symbolic", f"sampling:decision ratio at gamma over the same at gamma = 1, T = 2, logits "
+                       f"{POLICY_LOGITS} (exact, 30 digits), and the leading order K / ((1 - gamma) L)",
+                       "; ".join(f"gamma={gm}, L={n:,}: {v:.3g} (leading {K[gm] / ((1 - gm) * n):.3g})"
+                                 for (gm, n), v in rel.items()), "exact"))
+    figure = ", ".join(f"{rel[(gm, n)]:.3g} (gamma={gm}, L={n:,})" for gm in GAMMAS for n in (1000, 10_000))
+    return Outcome("holds-under-assumptions", ev, "With gamma = 1 Theorem 3.1 holds (thm-3.1). With gamma < 1 a token "
+                   "is credited gamma^(tokens after it) A, so the first token of attempt k carries gamma^L_k less than "
+                   "the decision after it, the attempt's L tokens together S_L = (1 - gamma^L)/(1 - gamma) <= 1/(1 - "
+                   "gamma) instead of L, and RESAMPLE-after-wrong, whose value lies an attempt away, gamma^L less. "
+                   "Relative to gamma = 1 the sampling:decision ratio falls like K / ((1 - gamma) L): for L >> "
+                   "1/(1 - gamma) the discounted surrogate is unbalanced toward the decisions (toward STOP after a "
+                   f"correct answer): {figure}. verl's GRPO uses gamma = 1, so this is off-practice.",
+                   deciding=f"ratio_gamma / ratio_(gamma=1) of |dJ/dtheta_s| / ||dJ/dtheta_d||, T=2, logits "
+                   f"{POLICY_LOGITS}: {figure}; leading order K/((1 - gamma) L)",
+                   threshold="Theorem 3.1's equal attribution carries over to gamma < 1 iff the ratio is unchanged "
+                   "(= 1)",
+                   correction="Theorem 3.1 holds for gamma = 1 (GRPO). With gamma < 1 token t is credited "
+                   "gamma^(tokens after t) A: an attempt's sampling tokens carry S_L = (1 - gamma^L)/(1 - gamma) "
+                   "(<= 1/(1 - gamma)) in place of L and RESAMPLE gamma^L less than STOP, so for L >> 1/(1 - gamma) "
+                   "the attribution is unbalanced toward the decisions, by a factor ~ (1 - gamma) L.")

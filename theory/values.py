@@ -190,3 +190,76 @@ def value(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_dW_=p_dW, rewa
 
 __all__ = ["gamma", "L", "discounted_length", "backward_induction", "stage_gradients", "stage_advantage_gradients",
            "value"]
+
+
+# ---------------------------------------------------------------------------------------------- leading orders
+#: q^L and gamma^L, which vanish exponentially as L -> oo with the per-token logit and gamma < 1 held fixed
+P_L, Gamma_L = sp.symbols("P_L Gamma_L", positive=True)
+
+
+def _exponentials_as_symbols(expr, gamma_):
+    e = sp.expand(sp.powsimp(sp.expand(expr, power_exp=True)), power_exp=True)
+    subs = {q ** L: P_L}
+    if gamma_ is gamma:
+        subs[gamma ** L] = Gamma_L
+    return e.subs(subs)
+
+
+def fixed_logit_leading(g: sp.Matrix, gamma_=gamma, scale_by_p_s: bool = False) -> sp.Matrix:
+    """Leading order of a gradient vector (symbolic L) as L -> oo with the logits and gamma < 1 held fixed: q^L and
+    gamma^L are exponentially small against every power of L, so they are set to 0 (after dividing by p_s = q^L
+    where every component carries that factor: ``scale_by_p_s``, the surrogate's case).  What remains is
+    polynomial in L (and in S_L's limit 1/(1 - gamma))."""
+    out = []
+    for x in g:
+        e = _exponentials_as_symbols(x, gamma_)
+        if scale_by_p_s:
+            e = sp.expand(e / P_L)
+        out.append(sp.simplify(e.subs({P_L: 0, Gamma_L: 0})))
+    return sp.Matrix(out)
+
+
+def attribution_ratio(g) -> sp.Expr:
+    """|g_sampling| / ||g_decision|| of a (theta_s, theta_dC, theta_dW) vector."""
+    return sp.Abs(g[0]) / sp.sqrt(sum(x ** 2 for x in g[1:]))
+
+
+# ---------------------------------------------------------------------------------------------- the §4.2 Markov point
+def decaying_p_dW(T: int, theta_dW_value, decay) -> list:
+    """p_dW,k = sigmoid(theta_dW - decay (k - 1)), k = 1..T: a decision that conditions on how many attempts it has
+    already made (decay > 0: less willing to retry as attempts accumulate; decay = 0: the §4.2 Markov model)."""
+    from .toy import sigmoid
+
+    return [sigmoid(sp.sympify(theta_dW_value) - sp.sympify(decay) * (k - 1)) for k in range(1, T + 1)]
+
+
+def accuracy_enumerated(T: int, p_s_value, p_dC_value, p_dW_seq) -> sp.Expr:
+    """P(final answer correct) with a per-attempt p_dW,k, by summing over every attempt-level path (independent of
+    :func:`backward_induction`): stop voluntarily after attempt t < T or be capped at T."""
+    import itertools
+
+    total = sp.Integer(0)
+    for t in range(1, T + 1):
+        for outcomes in itertools.product("CW", repeat=t):
+            prob = sp.Integer(1)
+            for k, o in enumerate(outcomes, 1):
+                prob *= p_s_value if o == "C" else 1 - p_s_value
+                if k < t:  # RESAMPLE after attempt k
+                    prob *= (1 - p_dC_value) if o == "C" else p_dW_seq[k - 1]
+                elif t < T:  # STOP after the last attempt
+                    prob *= p_dC_value if o == "C" else 1 - p_dW_seq[k - 1]
+            if outcomes[-1] == "C":
+                total += prob
+    return total
+
+
+def pooled_p_dW(T: int, p_s_value, p_dC_value, p_dW_seq) -> sp.Expr:
+    """The constant p_dW a practitioner would measure: P(RESAMPLE | wrong) pooled over every decision taken after
+    a wrong attempt (visit-weighted mean of p_dW,k)."""
+    reach, num, den = sp.Integer(1), sp.Integer(0), sp.Integer(0)
+    for k in range(1, T):
+        w = reach * (1 - p_s_value)
+        num += w * p_dW_seq[k - 1]
+        den += w
+        reach *= p_s_value * (1 - p_dC_value) + (1 - p_s_value) * p_dW_seq[k - 1]
+    return num / den
