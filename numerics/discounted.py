@@ -57,4 +57,20 @@ def discounted_stage_gradients(T: int, L: int, z, gamma: float, reward: str = "t
     return torch.stack(out)
 
 
-__all__ = ["discounted_returns", "discounted_stage_gradients"]
+
+def expected_first_return(T: int, L: int, z, gamma: float, reward: str = "k1", z_ref=None, rewards=(1.0, 0.0)) -> float:
+    """E[G_1], the expected discounted return credited to the first token (for reward='k1' and T = 1: the
+    discounted KL of one attempt, the paper's d^sample with discount), exact by enumeration."""
+    batch = enumerate_toy(T, L, grouped=False)
+    z = check_logits(z)
+    logp = token_logprobs(batch, z)
+    mask = batch.mask
+    if reward == "terminal":
+        r = torch.zeros(logp.shape, dtype=DTYPE)
+        r[torch.arange(len(batch)), mask.long().sum(-1) - 1] = batch.rewards(*rewards)
+    else:
+        r = (logp - token_logprobs(batch, check_logits(z_ref))) * mask
+    return float((path_probs(batch, z) * discounted_returns(r, mask, gamma)[:, 0]).sum())
+
+
+__all__ = ["discounted_returns", "discounted_stage_gradients", "expected_first_return"]
