@@ -225,7 +225,7 @@ def markov_map() -> dict:
        ["toy model, gamma = 1, terminal reward 1[correct]; state before attempt k: k; after it: (k, correctness)",
         "Markov point: p_dW,k = sigmoid(theta_dW - decay (k - 1)) (a decision that conditions on how many attempts "
         f"it has made), budget T = {MAP_T}, p_dC = {MAP_P_DC}, L = 1; the §4.2 prediction is its finite-budget "
-        "formula (theory.calibration) fed a constant p_dW"], notebook="05_calibration")
+        "formula (theory.calibration) fed a constant p_dW"], notebook="06_calibration")
 def check_lemma_3_2() -> Outcome:
     ev = []
     exact = True
@@ -296,3 +296,58 @@ def check_lemma_3_2() -> Outcome:
                    "history, at least the attempt index). §4.2's formula assumes p_dC and p_dW constant across "
                    "attempts; with history-dependent decisions it must be fed the visit-weighted p_dW (then within "
                    "~0.015 here), not the rate at one attempt.")
+
+
+@claim("def-3.1-phi", "Definition 3.1 (the statistic Phi, reviewer 6)", "Balanced: Q_sample = f_sample(..., Phi), "
+       "Q_d = f_d(..., Phi) with f_sample = Theta(f_d) (the surrogate); unbalanced: Q_sample = r^sample + gamma V, "
+       "Q_d = r^decision + gamma V with |r^sample| = omega(|r^decision|) (KL and SFT).",
+       ["read at the Q level: E[Q_sample(s_0, A_1)] / E[Q_d(s_1, d_1)] for the first attempt and the decision after "
+        "it, as L -> oo; read at the immediate rewards: E[r^sample] / E[r^decision]",
+        f"toy model gamma = 1, T = 2 and 3, attempts of L i.i.d. tokens; figures at fixed logits {POLICY_LOGITS}, "
+        f"reference {REF_LOGITS}", "surrogate: terminal reward 1[correct]; KL: k1 of every token in the reward"],
+       notebook="03_kl")
+def check_definition_3_1_phi() -> Outcome:
+    ev = []
+    Ls = values.L
+    sur, klq, lims = True, True, {}
+    for T in (2, 3):
+        qs, qd, _, _ = values.first_stage_expected_q(T)
+        sur &= sp.simplify(qs / qd) == 1
+        ks, kd, _, _ = values.first_stage_expected_q(T, Ls, "k1")
+        cf = ClosedForm(T, Ls)
+        klq &= all(sp.simplify(sp.expand(x, power_exp=True)) == 0
+                   for x in (ks - cf.kl_sequence, kd - (cf.kl_sequence - Ls * kl_bernoulli(q, q_ref))))
+        e = values._exponentials_as_symbols(ks / kd, 1).subs(values.P_L, 0)
+        lims[T] = sp.factor(sp.limit(e, Ls, sp.oo))
+    ev.append(Evidence("symbolic", "surrogate: E[Q_sample(s_0, A_1)] / E[Q_d(s_1, d_1)], T = 2, 3, symbolic L and "
+                       "probabilities", "1 exactly" if sur else "differs", "exact", sur, scope="general proof"))
+    ev.append(Evidence("symbolic", "k1 in the reward: E[Q_sample] = KL(P || P_ref) and E[Q_d] = KL(P || P_ref) - L "
+                       "kl_tok, against theory.closed_form (second derivation), T = 2, 3, symbolic L",
+                       "residual 0" if klq else "nonzero", "exact", klq, scope="general proof"))
+    ev.append(Evidence("symbolic", "k1 in the reward: leading order of E[Q_sample] / E[Q_d] as L -> oo, fixed logits "
+                       "(q^L -> 0)", "; ".join(f"T={T}: {v}" for T, v in lims.items()),
+                       "exact (exponentially small terms dropped; no fit)", scope="general proof"))
+    point = _point()
+    ks, kd, rs, rd = values.first_stage_expected_q(2, Ls, "k1")
+    qr = {n: float((ks / kd).subs(Ls, n).subs(point).evalf(_DIGITS)) for n in (1,) + LENGTHS}
+    rr = {n: float((rs / rd).subs(Ls, n).subs(point).evalf(_DIGITS)) for n in (1,) + LENGTHS}
+    lim = float(lims[2].subs(point))
+    ev.append(Evidence("symbolic", "k1 in the reward, T = 2, exact at 30 digits: Q-level ratio E[Q_sample]/E[Q_d] "
+                       "and immediate-reward ratio E[r^sample]/E[r^decision]",
+                       "; ".join(f"L={n:,}: Q {qr[n]:.3f}, r {rr[n]:.4g}" for n in qr) + f" (Q limit {lim:.3f})",
+                       "exact"))
+    figure = (f"k1-in-reward Q-level ratio -> {lims[2]} = {lim:.2f} (T=2; L=10,000: {qr[10_000]:.2f}), immediate "
+              f"ratio E[r^sample]/E[r^decision] ~ L ({rr[10_000]:.3g} at L=10,000); surrogate Q-level ratio 1")
+    return Outcome("setting-dependent", ev, "Read at the Q level, as the definition is written, the surrogate's "
+                   "Q_sample(s_0, A_1) is by construction the expectation of Q_d(s_1, .) (ratio exactly 1: balanced by "
+                   "the very decomposition Theorem 3.1 proves, reviewer 6's circularity), and k1 in the reward is "
+                   "balanced too: the decision's Q(RESAMPLE) carries the next attempt's O(L) KL, so E[Q_sample]/E[Q_d] "
+                   f"tends to a constant, {figure}. Only the 'unbalanced' clause, read on the immediate rewards "
+                   "r^sample/r^decision, makes KL unbalanced (~L). KL in the reward satisfies both clauses at once, so "
+                   "the definition does not classify it: the verdict turns on the reading.",
+                   deciding=figure,
+                   threshold="balanced iff the ratio is Theta(1) in L (bounded and bounded away from 0)",
+                   correction="Definition 3.1 must name one reading. At the Q level (f_sample = Theta(f_d)) both the "
+                   "surrogate (ratio 1, by construction) and k1 in the reward (ratio -> (1 + p_dW)/p_dW at T = 2) are "
+                   "balanced; at the immediate rewards KL is unbalanced (~L) and the surrogate has none. A checkable "
+                   "criterion is the gradient ratio relative to the surrogate in the same model (def-3.1).")

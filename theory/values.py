@@ -263,3 +263,21 @@ def pooled_p_dW(T: int, p_s_value, p_dC_value, p_dW_seq) -> sp.Expr:
         den += w
         reach *= p_s_value * (1 - p_dC_value) + (1 - p_s_value) * p_dW_seq[k - 1]
     return num / den
+
+
+# ---------------------------------------------------------------------------------------------- Definition 3.1 at the Q level
+def first_stage_expected_q(T: int, L_=L, reward: str = "terminal") -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
+    """(E[Q_sample(s_0, A_1)], E[Q_d(s_1, d_1)], E[r^sample_1], E[r^decision_1]) at gamma = 1 for the first
+    attempt and the decision after it (T >= 2): the expected Q of each stage, and the expected immediate reward of
+    each stage (Definition 3.1's r_k^sample, r_k^decision; 0 for the terminal reward, which only the last token
+    carries).  With k1 in the reward E[Q_sample] = KL(P || P_ref) (the whole trajectory's KL-to-go) and
+    E[Q_d] = E[Q_sample] - L kl_tok; for the surrogate both are J (Q_sample(s_0, A_1) = V(s_1) = E_d Q_d)."""
+    if T < 2:
+        raise ValueError("the first decision exists only for a budget T >= 2")
+    st = backward_induction(T, L_, 1, reward)[0]
+    p_s = q ** L_
+    E_Vd = p_s * st.V_d["C"] + (1 - p_s) * st.V_d["W"]
+    if reward == "terminal":
+        return st.W, E_Vd, sp.Integer(0), sp.Integer(0)
+    r_dec = p_s * kl_bernoulli(p_dC, p_dC_ref) + (1 - p_s) * kl_bernoulli(p_dW, p_dW_ref)
+    return st.W, E_Vd, L_ * kl_bernoulli(q, q_ref), r_dec
