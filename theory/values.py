@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .toy import ToyModel, kl_bernoulli, p_dC, p_dC_ref, p_dW, p_dW_ref, q, q_ref, theta_dC, theta_dW, theta_s
+from .toy import ToyModel, kl_bernoulli, p_dC, p_dC_ref, p_dW, p_dW_ref, q, q_ref, theta_s
 from .validate import check_budget
 
 #: per-token discount factor
@@ -169,8 +169,8 @@ def stage_advantage_gradients(T: int, L_=L, p_dW_=p_dW, rewards=(1, 0)) -> sp.Ma
         g_s += st.reach * sum(prob * score_c[c] * (st.F[c] - V) for c, prob in (("C", p_s), ("W", 1 - p_s)))
         if st.k < T:
             p = pw[st.k - 1]
-            for c, pc, stop, d_logit, sign in (("C", p_s, p_dC, None, 1), ("W", 1 - p_s, 1 - p, None, -1)):
-                # decision logit: STOP|C has logit theta_dC; RESAMPLE|W has logit theta_dW
+            # decision logit: STOP|C has logit theta_dC; RESAMPLE|W has logit theta_dW
+            for c, pc, stop in (("C", p_s, p_dC), ("W", 1 - p_s, 1 - p)):
                 V_c = st.V_d[c]
                 if c == "C":
                     score = {"STOP": 1 - p_dC, "RESAMPLE": -p_dC}
