@@ -116,6 +116,15 @@ def test_lemma_3_2_q_and_advantage_forms_are_the_gradient_of_J():
         assert values.stage_advantage_gradients(T, 2).subs(RATIONAL) - target == sp.zeros(3, 1)
 
 
+def test_lemma_3_2_by_induction_over_the_budget():
+    base, step = values.lemma_3_2_induction()
+    assert base == sp.zeros(3, 1) and step == sp.zeros(3, 1)
+    # the split the step relies on: Q-form(n + 1) = first stage with the rest worth J_n + b Q-form(n)
+    cf = ClosedForm(2, 2)
+    split = values.stage_gradients(3, 2, 1) - values.stage_gradients(1, 2, 1, tail_value=cf.J) - cf.b * values.stage_gradients(2, 2, 1)
+    assert split.subs(RATIONAL) == sp.zeros(3, 1)
+
+
 def test_history_dependent_decision_q_form_against_sympy_derivative():
     th = sp.Symbol("th", real=True)
     seq = [sigmoid(th - sp.Rational(1, 2) * (k - 1)) for k in range(1, 4)]

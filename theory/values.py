@@ -71,10 +71,13 @@ def _p_dW_seq(T: int, p_dW_):
     return [p_dW_] * T
 
 
-def backward_induction(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_dW_=p_dW, rewards=(1, 0)):
+def backward_induction(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_dW_=p_dW, rewards=(1, 0),
+                       tail_value=None):
     """Lemma 3.2's backward induction over the attempts (see the module docstring); returns the list of Stage,
     first attempt first.  ``reward``: 'terminal' (R = r_C / r_W at the end) or 'k1' (k1 of every token in the reward,
-    the penalty counted positive; its expectation at gamma = 1 is KL(P || P_ref))."""
+    the penalty counted positive; its expectation at gamma = 1 is KL(P || P_ref)).  ``tail_value``: if given, attempt
+    T is followed by a decision whose RESAMPLE leads to a state worth ``tail_value`` (the induction step over the
+    budget: a first attempt followed by the rest of the budget, kept opaque)."""
     T = check_budget(T)
     if reward not in REWARDS:
         raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
@@ -83,12 +86,12 @@ def backward_induction(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_d
     S = discounted_length(L_, gamma_)
     r = {"C": sp.sympify(rewards[0]), "W": sp.sympify(rewards[1])}
     stages: list[Stage] = [None] * T
-    W_next = None
+    W_next = tail_value
     for k in range(T, 0, -1):
         stop = {"C": p_dC, "W": 1 - pw[k - 1]}
         Q_d, V_d, F, first = {}, {}, {}, {}
         for c in "CW":
-            if k == T:
+            if k == T and tail_value is None:
                 V_d[c] = None
                 F[c] = r[c] if reward == "terminal" else sp.Integer(0)
             else:
@@ -123,7 +126,7 @@ def _ref_stop(c: str):
 
 
 def stage_gradients(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_dW_=p_dW, rewards=(1, 0),
-                    per_attempt: bool = False) -> sp.Matrix:
+                    per_attempt: bool = False, tail_value=None) -> sp.Matrix:
     """Expected per-stage policy gradient E[sum_t (d log pi_t / d theta) G_t] of the discounted return, per logit
     (theta_s, theta_dC, theta_dW), from the Q's of :func:`backward_induction`:
 
@@ -133,8 +136,9 @@ def stage_gradients(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_dW_=
     theta_dW:  reach_k (1 - p_s) p_dW,k (1 - p_dW,k) (Q_d(W, RESAMPLE) - Q_d(W, STOP)).
 
     (The k1 rows contain the decision's own k1 through Q_d's log-ratio: E[score k1] = p (1 - p) Delta logit.)
-    With ``per_attempt`` the theta_dW row is split into one entry per attempt (a logit per attempt index)."""
-    stages = backward_induction(T, L_, gamma_, reward, p_dW_, rewards)
+    With ``per_attempt`` the theta_dW row is split into one entry per attempt (a logit per attempt index);
+    ``tail_value``: see :func:`backward_induction` (the rest of the budget is then not differentiated)."""
+    stages = backward_induction(T, L_, gamma_, reward, p_dW_, rewards, tail_value)
     pw = _p_dW_seq(T, p_dW_)
     p_s = q ** L_
     S = discounted_length(L_, gamma_)
@@ -145,13 +149,36 @@ def stage_gradients(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_dW_=
             g_s += st.reach * S * p_s * (1 - q) * dF
         else:
             g_s += st.reach * (L_ * ToyModel.d_logit(kl_bernoulli(q, q_ref), theta_s) + gamma_ * S * p_s * (1 - q) * dF)
-        if st.k < T:
+        if st.k < T or tail_value is not None:
             p = pw[st.k - 1]
             g_C += st.reach * p_s * p_dC * (1 - p_dC) * (st.Q_d[("C", "STOP")] - st.Q_d[("C", "RESAMPLE")])
             g_W[st.k - 1] = st.reach * (1 - p_s) * p * (1 - p) * (st.Q_d[("W", "RESAMPLE")] - st.Q_d[("W", "STOP")])
     if per_attempt:
         return sp.Matrix([g_s, g_C] + g_W)
     return sp.Matrix([g_s, g_C, sp.Add(*g_W)])
+
+
+def lemma_3_2_induction(rewards=(1, 0)) -> tuple[sp.Expr, sp.Matrix]:
+    """Lemma 3.2 for every budget T, by induction over T (gamma = 1, terminal reward, symbolic L, r_C, r_W).
+
+    Base: for T = 1 the Q form is dJ_1/dtheta.  Step: a budget of n + 1 is one attempt and decision followed, after
+    RESAMPLE, by the budget-n process worth V = J_n, so J_(n+1) = u + b J_n (theory.closed_form's recursion, proved
+    there) and dJ_(n+1) = d(u + b V)/dtheta |_(V = J_n) + b dJ_n.  The Q form splits the same way: the first stage's
+    terms, computed with the rest of the budget as an opaque value V (``tail_value``), plus the later stages', which
+    are the budget-n Q form multiplied by the reach probability b.  So the step reduces to: first-stage terms =
+    d(u + b V)/dtheta with V held, for an opaque V.  Returns (base residual, step residual); both are 0."""
+    from .closed_form import ClosedForm
+
+    V = sp.Symbol("V")
+    cf1 = ClosedForm(1, L, rewards)
+    base = sp.simplify(sp.expand(stage_gradients(1, L, 1, "terminal", p_dW, rewards) - cf1.gradient(cf1.J),
+                                 power_exp=True))
+    cf = ClosedForm(2, L, rewards)
+    u_, _ = cf.recursions()["J"]
+    target = cf.gradient(u_ + cf.b * V)  # V is not a function of the logits: held
+    first = stage_gradients(1, L, 1, "terminal", p_dW, rewards, tail_value=V)
+    step = sp.simplify(sp.expand(first - target, power_exp=True))
+    return base, step
 
 
 def stage_advantage_gradients(T: int, L_=L, p_dW_=p_dW, rewards=(1, 0)) -> sp.Matrix:
