@@ -186,3 +186,16 @@ def test_bad_inputs_raise_clear_errors():
         discounted_stage_gradients(2, 2, (0.0, 0.0, 0.0), 0.5, "k1")
     with pytest.raises(ValueError, match="T >= 2"):
         values.first_stage_expected_q(1)
+
+
+def test_k1_q_level_ratio_tends_to_its_derived_limit():
+    """E[Q_sample]/E[Q_d] for k1 in the reward (T = 2) against its derived limit (1 + p_dW)/p_dW at fixed logits: the
+    exact ratio, evaluated by mpmath, approaches it like 1/L (the gap shrinks tenfold from L = 10^5 to 10^6)."""
+    ks, kd, _, _ = values.first_stage_expected_q(2, values.L, "k1")
+    names = (values.L, q, p_dC, p_dW, q_ref, p_dC_ref, p_dW_ref)
+    f = sp.lambdify(names, ks / kd, "mpmath")
+    mpmath.mp.dps = 30
+    probs = [1 / (1 + mpmath.exp(-mpmath.mpf(x))) for x in (0.8, 0.5, 0.2, 0.5, 0.2, -0.1)]
+    limit = (1 + probs[2]) / probs[2]
+    gaps = [abs(f(n, *probs) - limit) for n in (10 ** 5, 10 ** 6)]
+    assert gaps[1] < 1e-4 and abs(gaps[0] / gaps[1] - 10) < 0.01, gaps
