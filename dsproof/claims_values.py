@@ -9,6 +9,7 @@ import torch
 from numerics.discounted import discounted_stage_gradients
 from numerics.tolerances import error_ratio
 from theory import calibration
+from theory import surrogate as surrogate_theory
 from theory import values
 from theory.closed_form import ClosedForm
 from theory.toy import PROBS, REF_PROBS, kl_bernoulli, p_dC, p_dW, p_dW_ref, q, q_ref, sigmoid
@@ -66,9 +67,9 @@ def check_theorem_3_1_discounted() -> Outcome:
     ev = []
     st = values.backward_induction(2)[0]
     coeff = [sp.simplify(st.V_d[c] / st.Q_sample_first[c]) for c in "CW"]
-    ok = all(sp.simplify(x - values.gamma ** (-values.L)) == 0 for x in coeff)
+    ok = all(sp.simplify(x - surrogate_theory.discounted_q_ratio(values.L, values.gamma)) == 0 for x in coeff)
     ev.append(Evidence("symbolic", "backward induction (symbolic L, gamma): Q_d(s_k) / Q_sample(first token of "
-                       "attempt k), both correctness values", f"{coeff[0]} (C), {coeff[1]} (W)", "exact", ok,
+                       "attempt k), both correctness values, against theory.surrogate.discounted_q_ratio (gamma^-L_k)", f"{coeff[0]} (C), {coeff[1]} (W)", "exact", ok,
                        scope="general proof"))
     ok1 = _gamma_one_residual("terminal")
     ev.append(Evidence("symbolic", "gamma = 1: the per-stage discounted gradient minus theory.closed_form's dJ/dtheta "
