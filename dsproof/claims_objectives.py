@@ -64,7 +64,12 @@ def check_theorem_3_1() -> Outcome:
     return Outcome("proved", ev, "With gamma = 1 the same scalar A weights both score sums in every trajectory and "
                    "the per-stage expected gradients are exactly dJ/dtheta_stage. With gamma < 1 the two Q's differ "
                    "by gamma^(-L_k) (the sampling tokens sit L_k tokens further from the reward), so the formula "
-                   "cannot hold for both.")
+                   "cannot hold for both.",
+                   deciding="residual of A grad log P - (A g_sampling + A g_decision), by induction over T (gamma = 1)",
+                   threshold="exactly 0",
+                   correction="With gamma = 1 (GRPO) both score sums carry the same advantage A. With gamma < 1 the "
+                   "coefficient of a token is gamma^(tokens after it) A, so the sampling tokens of an attempt carry "
+                   "gamma^(L_k) less credit than the decision that follows it; Q_sample = Q_d holds only for gamma = 1.")
 
 
 def _scaling_evidence(objective: str, description: str) -> list[Evidence]:
@@ -115,7 +120,13 @@ def check_theorem_3_1_norms() -> Outcome:
                    f"fixed it grows like {float(r['fixed-logits'].asymptotics.coeff):.3f} L (L=1000: "
                    f"{r['fixed-logits'].exact[1000]:.0f}), as unbalanced as the paper says SFT and KL are. Proposed: "
                    "'balanced' is a statement about the surrogate relative to other objectives in the same model, "
-                   "not an absolute property of the surrogate.")
+                   "not an absolute property of the surrogate.",
+                   deciding=f"leading order of the surrogate's |dJ/dtheta_s| / ||dJ/dtheta_d||: "
+                   f"{r['fixed-p_s'].asymptotics.form()} (fixed p_s), {r['fixed-logits'].asymptotics.form()} (fixed logits)",
+                   threshold="balanced iff bounded in L (power 0)",
+                   correction="Equal advantage coefficients make the surrogate's per-stage gradients the exact "
+                   "dJ/dtheta_stage, not equal in norm; their ratio is Theta(1) in L with p_s held and ~L with the "
+                   "per-token logits held. 'Balanced' is meaningful only relative to the surrogate in the same model.")
 
 
 @claim("thm-3.1-practised", "Theorem 3.1 as practised (verl / TRL)", "The balanced attribution of Theorem 3.1 carries "
@@ -163,7 +174,14 @@ def check_theorem_3_1_practised() -> Outcome:
                    "length-weighted objective: a successful retry earns its tokens about half the credit of a "
                    "first-try success. Off-policy, token-level clipping removes gradient per token, and decision "
                    f"tokens, whose probabilities move fastest, lose more of it (kept {kept['decision']:.2f} vs "
-                   f"{kept['sampling']:.2f}): the identity of Theorem 3.1 does not survive clipping.")
+                   f"{kept['sampling']:.2f}): the identity of Theorem 3.1 does not survive clipping.",
+                   deciding=f"fraction of each stage's unclipped gradient kept by token-level clipping off-policy: "
+                   f"decision {kept['decision']:.2f}, sampling {kept['sampling']:.2f}; on-policy torch vs symbolic "
+                   f"error/tolerance {worst:.1e}",
+                   threshold="carries over iff both stages keep the same fraction (and error/tolerance <= 1 on-policy)",
+                   correction="Theorem 3.1 carries over to verl/TRL's surrogate on-policy and unclipped (every "
+                   "loss_agg_mode multiplies both stages by the same c_i A_i); off-policy, token-level clipping removes "
+                   "more of the decision's gradient than of the sampling's.")
 
 
 def _kl_setting(L: int):
@@ -224,6 +242,14 @@ def check_theorem_3_2() -> Outcome:
                        f"L_half = {L_half:.2f}; ratio/limit = {at_half:.6f}",
                        f"|ratio/limit - 0.5| <= 10 p_s(L_half) = {10 * p_s_half:.1e} (the neglected terms)",
                        abs(at_half - 0.5) <= 10 * p_s_half))
+    limits = scaling.fixed_logits_limits("kl-k1-reward")
+    lo, med, hi = np.percentile(limits, [5, 50, 95])
+    ev.append(Evidence("symbolic", f"fixed logits: the ratio's leading order derived symbolically in T and every "
+                       f"probability is a constant (power 0 at every point); its value (the limit) over "
+                       f"{len(limits)} random (policy, reference, T in 2..16) points",
+                       f"bounded everywhere; limit median {med:.1f} (5-95% [{lo:.1f}, {hi:.1f}], range "
+                       f"[{min(limits):.1f}, {max(limits):.1f}])", "exact (derived leading order)",
+                       scope="general proof"))
     t = scaling.table()
     lim_a, lim_c = (float(t[("kl-k1-reward", s)].asymptotics.coeff) for s in ("fixed-logits", "fixed-p_s-ref"))
     bounded = all(t[("kl-k1-reward", s)].asymptotics.power == 0 and t[("kl-k1-reward", s)].asymptotics.log_power == 0
@@ -237,7 +263,14 @@ def check_theorem_3_2() -> Outcome:
                    "p_s and the reference's per-token accuracy held; relative to the surrogate in the same model it "
                    "never grows (-> 0 under fixed logits, where the surrogate's own ratio grows ~L). Proposed: KL in "
                    "the reward gives sampling a larger but L-bounded share; the ~L separation belongs to the "
-                   "per-token loss (thm-3.2-practised).")
+                   "per-token loss (thm-3.2-practised).",
+                   deciding=f"leading order in L of the k1-in-reward ratio ||dKL/dtheta_s|| / ||dKL/dtheta_d||: limit "
+                   f"{lim_a:.1f} (fixed logits; median {med:.1f}, 5-95% [{lo:.1f}, {hi:.1f}] over {len(limits)} "
+                   f"random points), {lim_c:.2f} (fixed p_s and reference accuracy)",
+                   threshold="the theorem's ~L_k holds iff the ratio grows like L (power 1); bounded (power 0) refutes it",
+                   correction="With k1 in the reward the decision's Q carries the KL of the attempts a RESAMPLE buys "
+                   "(O(L)), so the KL's sampling:decision ratio is bounded in L; the ~L separation holds for the "
+                   "immediate penalties d^sample/d^decision only.")
 
 
 @claim("thm-3.2-practised", "Theorem 3.2 as practised (verl low_var_kl loss)", "The KL regulariser the experiments "
@@ -272,7 +305,14 @@ def check_theorem_3_2_practised() -> Outcome:
                    f"as the surrogate does ({k3['fixed-logits'].relative()}); with p_s held and the reference a fixed "
                    f"logit below (per-token KL ~ 1/L) it is bounded ({k3['fixed-p_s'].relative()}). k1 as a loss has "
                    "zero expected gradient. Proposed: Theorem 3.2's L-separation describes the practised token-level "
-                   "loss under comparable per-token KL, not the placement the theorem assumes.")
+                   "loss under comparable per-token KL, not the placement the theorem assumes.",
+                   deciding="leading order in L of the k3-loss ratio divided by the surrogate's: "
+                   + "; ".join(f"{sc}: {k3[sc].relative()}" for sc in asymptotics.SCALINGS),
+                   threshold="~L separation iff the relative ratio grows without bound",
+                   correction="As a per-token loss (verl low_var_kl) the KL's sampling:decision ratio grows ~L "
+                   "relative to the surrogate when per-token KL is comparable across L (p_s and the reference "
+                   "accuracy held); with the logits held it grows exactly as the surrogate's, and with a fixed logit "
+                   "displacement it is bounded.")
 
 
 @claim("def-3.1", "Definition 3.1 (reviewer 6)", "Surrogate = balanced; SFT and KL penalties = unbalanced.",
@@ -289,13 +329,34 @@ def check_definition_3_1() -> Outcome:
         grows += [f"{name} ({s})" for s in asymptotics.SCALINGS if t[(name, s)].growth() == "grows"]
         ev.append(Evidence("symbolic", f"{what}: ratio / surrogate ratio as L -> oo", "; ".join(cells),
                            "exact (derived leading orders)", scope="numeric"))
+    sur_power, sur_log, sur_coeffs = scaling.fixed_logits_leading("surrogate")
+    cells = []
+    for name in OBJECTIVES:
+        if name == "surrogate":
+            continue
+        power, log_power, coeffs = scaling.fixed_logits_leading(name)
+        if (power, log_power) == (sur_power, sur_log):
+            lo, med, hi = np.percentile(np.array(coeffs) / np.array(sur_coeffs), [5, 50, 95])
+            cells.append(f"{name}: -> median {med:.2f} (5-95% [{lo:.2f}, {hi:.2f}])")
+        else:
+            cells.append(f"{name}: {'-> 0' if (power, log_power) < (sur_power, sur_log) else 'grows'} at every point")
+    ev.append(Evidence("symbolic", f"fixed logits, {scaling.LIMIT_DRAWS} random (policy, reference, T in 2..16) "
+                       "points: ratio / surrogate ratio as L -> oo (leading orders derived symbolically in T and every "
+                       "probability, evaluated at each point)", "; ".join(cells), "exact (derived leading orders)",
+                       scope="general proof"))
     return Outcome("setting-dependent", ev, "Measured against the surrogate in the same model, the classification "
                    "holds only in part: the relative ratio grows without bound only for "
                    f"{', '.join(grows)}; the KL in the reward (the paper's Theorem 3.2) and SFT/DFT on a reflection "
                    "demonstration stay within a constant factor of the surrogate under every scaling, and the "
                    "surrogate itself is ~L under fixed logits. Defined through the decomposition it is then proved "
                    "for, Definition 3.1 is circular; measured as this relative L-scaling it becomes checkable, and "
-                   "the answer turns on the per-token KL and accuracy regime the paper leaves open.")
+                   "the answer turns on the per-token KL and accuracy regime the paper leaves open.",
+                   deciding="objective/scaling cells whose ratio relative to the surrogate grows without bound: "
+                   f"{', '.join(grows) or 'none'} (of {(len(OBJECTIVES) - 1) * len(asymptotics.SCALINGS)})",
+                   threshold="'unbalanced' iff the relative ratio grows without bound in L",
+                   correction="Relative to the surrogate in the same model, only the practised per-token KL losses "
+                   "(k2/k3) under comparable per-token KL are unbalanced in L; KL in the reward and SFT/DFT on a "
+                   "reflection demonstration stay within a constant factor of the surrogate.")
 
 
 @claim("appD-sft-dft", "Appendix D.1-D.4", "SFT = policy gradient with implicit reward 1/pi (D.1); it gives "
@@ -335,4 +396,12 @@ def check_appendix_d() -> Outcome:
                    f"bounded under every scaling ({t[('sft', 'fixed-logits')].relative()} with the logits held, "
                    f"{t[('sft', 'fixed-p_s')].relative()} with p_s held; DFT {t[('dft', 'fixed-logits')].relative()}, "
                    f"{t[('dft', 'fixed-p_s')].relative()}). Proposed: SFT's under-training of pi_d, if any, comes from "
-                   "what the demonstrations contain, not from length weighting of gradient credit.")
+                   "what the demonstrations contain, not from length weighting of gradient credit.",
+                   deciding="leading order in L of SFT's and DFT's ratio divided by the surrogate's: SFT "
+                   f"{t[('sft', 'fixed-logits')].relative()} (fixed logits), {t[('sft', 'fixed-p_s')].relative()} "
+                   "(fixed p_s); D.1/D.3 residuals 0",
+                   threshold="D.2/D.4's asymmetry in gradient credit iff the relative ratio grows without bound",
+                   correction="SFT's gradient is a policy gradient with implicit reward 1/pi and DFT removes that "
+                   "weight (exact); on a reflection demonstration neither gives sampling an L-growing share relative "
+                   "to the surrogate. What leaves pi_d untrained is what demonstrations omit (wrong attempts followed "
+                   "by RESAMPLE), not length weighting.")

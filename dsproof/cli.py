@@ -283,7 +283,7 @@ def cmd_probe(args) -> int:
     if args.compare is not None:
         return _fail("dsproof probe", "--compare needs --rollouts (two checkpoints are compared on the same rollouts)")
 
-    from numerics import objectives as O
+    from numerics import objectives
     from numerics.models import build_model, random_like, self_correction_batch, with_logps
     from numerics.probe import attribute
 
@@ -307,7 +307,7 @@ def cmd_probe(args) -> int:
                                                     device=args.device, dtype=torch.float32))
 
     batches = {k: batch_for(m) for k, m in models.items()}
-    objectives = [O.get(name, **opts) for name, opts in PROBE_OBJECTIVES]
+    objectives = [objectives.get(name, **opts) for name, opts in PROBE_OBJECTIVES]
     results = []  # (objective, {model key: Attribution})
     with tqdm(total=len(objectives) * len(models), desc="objectives", file=sys.stderr, disable=args.quiet) as bar:
         for obj in objectives:
@@ -367,9 +367,12 @@ def claims_table(ledger_json: Path) -> str:
 
     claims = json.loads(ledger_json.read_text())["claims"]
     counts = ", ".join(f"{n} {v}" for v in VERDICTS if (n := sum(c["verdict"] == v for c in claims)))
-    rows = [f"{len(claims)} claims: {counts}. Each finding ends with the corrected statement dsproof proposes "
-            "where the paper's does not hold as written.", "",
-            "| claim | paper | verdict | finding |", "|---|---|---|---|"]
+    rows = [f"{len(claims)} claims: {counts}.", ""]
+    fixes = [(c["id"], c["correction"]) for c in claims if c.get("correction")]
+    if fixes:
+        rows += ["**Corrections dsproof proposes** (each claim's card in `reports/ledger.md` gives the deciding figure "
+                 "and its threshold):", ""] + [f"- **{i}**: {fix}" for i, fix in fixes] + [""]
+    rows += ["| claim | paper | verdict | finding |", "|---|---|---|---|"]
     for c in claims:
         rows.append(f"| {c['id']} | {_cell(c['paper_ref'])} | **{c['verdict']}** | {_cell(c['summary'])} |")
     return "\n".join(rows)

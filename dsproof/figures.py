@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt  # no backend forced: Agg without a display, inl
 import numpy as np
 import sympy as sp
 
-from numerics.figure1 import Figure1Run, train_toy
-from theory import calibration as C_
+from numerics.figure1 import READINGS, SWEEP_WS, SWEEP_Z0S, Figure1Run, holds_throughout, sweep, train_toy
+from theory import calibration as calibration_theory
 from theory.closed_form import L as L_SYMBOL
 
 FIG1_SETTINGS = dict(T=4, w=0.05, steps=300, ref_every=50)
@@ -81,9 +81,9 @@ def calibration(ps: float = 0.2, pdC: float = 0.95) -> plt.Figure:
     """§4.2: predicted accuracy as a function of p_dW, unlimited retries vs a budget of T attempts."""
     x = np.linspace(0.0, 0.95, 96)
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(x, C_.predicted_accuracy_numeric(None)(ps, pdC, x), "k-", lw=2, label="§4.2 formula (T -> oo)")
+    ax.plot(x, calibration_theory.predicted_accuracy_numeric(None)(ps, pdC, x), "k-", lw=2, label="§4.2 formula (T -> oo)")
     for i, T in enumerate((1, 2, 4, 8)):
-        ax.plot(x, C_.predicted_accuracy_numeric(T)(ps, pdC, x) * np.ones_like(x), "--", color=f"C{i}",
+        ax.plot(x, calibration_theory.predicted_accuracy_numeric(T)(ps, pdC, x) * np.ones_like(x), "--", color=f"C{i}",
                 label=f"budget T = {T}")
     ax.set_xlabel("p_{d|W}  (RESAMPLE when wrong)")
     ax.set_ylabel("predicted accuracy")
@@ -93,9 +93,35 @@ def calibration(ps: float = 0.2, pdC: float = 0.95) -> plt.Figure:
     return fig
 
 
+def appendix_c_map(lengths: int = 1) -> plt.Figure:
+    """Where 'the KL ratio exceeds 2:1 throughout training' holds, per reading of the ratio: the fraction of the
+    swept settings (theta_dC0, theta_dW0, reference period) that hold, by initial theta_s and KL weight w."""
+    rows = sweep(lengths=lengths)
+    readings = list(READINGS)
+    fig, axes = plt.subplots(1, len(readings), figsize=(3.4 * len(readings), 3.4), sharey=True)
+    for ax, reading in zip(axes, readings):
+        frac = np.array([[np.mean([holds_throughout(r, reading) for r in rows if r["z0"][0] == zs and r["w"] == w])
+                          for w in SWEEP_WS] for zs in sorted({z[0] for z in SWEEP_Z0S})])
+        im = ax.imshow(frac, vmin=0, vmax=1, cmap="RdYlGn", origin="lower", aspect="auto")
+        for (i, j), v in np.ndenumerate(frac):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(len(SWEEP_WS)), [str(w) for w in SWEEP_WS])
+        ax.set_yticks(range(frac.shape[0]), [str(zs) for zs in sorted({z[0] for z in SWEEP_Z0S})])
+        ax.set_xlabel("KL weight w")
+        ax.set_title(reading, fontsize=10)
+    axes[0].set_ylabel("initial theta_s")
+    fig.subplots_adjust(bottom=0.2, wspace=0.08, right=0.86)
+    fig.colorbar(im, ax=axes, shrink=0.8, label="fraction of settings where > 2:1 throughout")
+    return fig
+
+
 FIGURES: dict[str, tuple[Callable[[], plt.Figure], str]] = {
     "figure1": (figure1, "Appendix C / Figure 1 reproduced: the sampling:decision gradient ratio over training for the "
                          "reward (surrogate) term and the KL term; the reference is reset every 50 steps."),
+    "appendix_c_map": (appendix_c_map, "Appendix C mapped: the fraction of settings (initial theta_dC, theta_dW and "
+                                       "reference period, 18 per cell) in which the KL term's sampling:decision ratio "
+                                       "exceeds 2:1 throughout training, by initial theta_s and KL weight w, for each "
+                                       "reading of the ratio (L=1, T=4)."),
     "ratio_vs_length": (ratio_vs_length, "Definition 3.1 measured: the exact sampling:decision attribution ratio of "
                                          "each objective against the attempt length L under the three ways of "
                                          "scaling the model (closed form, T=2), derived leading orders dotted; grey: "

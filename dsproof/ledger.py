@@ -47,13 +47,24 @@ class Evidence:
 
 @dataclass
 class Outcome:
+    """A check's result.  With ``summary`` it makes the claim's *card*: ``deciding`` is the figure the verdict turns
+    on, ``threshold`` what that figure is compared with (so a referee can re-derive the figure and decide the same
+    way), ``correction`` the statement dsproof proposes in place of the paper's ("" where the paper's stands)."""
+
     verdict: str
     evidence: list[Evidence]
     summary: str = ""
+    deciding: str = ""
+    threshold: str = ""
+    correction: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if self.verdict != "open" and not (self.deciding and self.threshold):
+            raise ValueError(f"a {self.verdict!r} verdict needs its deciding figure and threshold (the claim's card)")
+        if self.verdict in ("fails-in-stated-setting", "setting-dependent") and not self.correction:
+            raise ValueError(f"a {self.verdict!r} verdict needs the corrected statement dsproof proposes")
 
 
 @dataclass
@@ -81,7 +92,7 @@ def claim(id: str, paper_ref: str, statement: str, assumptions: list[str], noteb
     return wrap
 
 
-CLAIM_MODULES = ("claims_core", "claims_objectives", "reproduction")  # the ledger's order: paper order by part
+CLAIM_MODULES = ("claims_core", "claims_objectives", "claims_values", "claims_training", "reproduction")  # the ledger's order: paper order by part
 
 
 def load_all() -> dict[str, Claim]:
@@ -108,6 +119,9 @@ class Entry:
     seconds: float = 0.0  # this run's wall time: for the terminal only, never written (see RUN_ONLY_FIELDS)
     notebook: str = ""
     error: str = ""
+    deciding: str = ""
+    threshold: str = ""
+    correction: str = ""
 
 
 def run_claim(c: Claim) -> Entry:
@@ -116,7 +130,8 @@ def run_claim(c: Claim) -> Entry:
         out = c.check()
         status = "ok" if all(e.passed for e in out.evidence) else "inconsistent"
         return Entry(c.id, c.paper_ref, c.statement, c.assumptions, out.verdict, out.summary, out.evidence,
-                     status, time.perf_counter() - t0, c.notebook)
+                     status, time.perf_counter() - t0, c.notebook, deciding=out.deciding, threshold=out.threshold,
+                     correction=out.correction)
     except Exception as exc:  # reported in the ledger, and the CLI exits non-zero
         return Entry(c.id, c.paper_ref, c.statement, c.assumptions, "open", "the check could not run", [],
                      "error", time.perf_counter() - t0, c.notebook,
@@ -133,6 +148,14 @@ def to_json(entries: list[Entry]) -> str:
                                   for e in entries]}, indent=2)
 
 
+def spread(values) -> str:
+    """A figure over draws or settings: its median and 5-95% range."""
+    import numpy as np
+
+    lo, med, hi = np.percentile(np.asarray(values, float), [5, 50, 95])
+    return f"median {med:.2f} (5-95% [{lo:.2f}, {hi:.2f}])"
+
+
 def _cell(text: str) -> str:
     """A Markdown table cell: '|' (conditional probabilities, absolute values) escaped so the row stays one row."""
     return str(text).replace("|", "\\|")
@@ -142,7 +165,8 @@ def entry_markdown(e: Entry, heading: str = "##") -> str:
     """One claim's ledger section: statement, verdict, assumptions, evidence table (the report, the notebooks and
     ledger.md all use this)."""
     lines = [f"{heading} {e.id} — {e.paper_ref}", "", f"**Statement.** {e.statement}", "",
-             f"**Verdict: {e.verdict}.** {e.summary}", "", "**Assumptions.**"]
+             f"**Verdict: {e.verdict}.** {e.summary}", ""]
+    lines += card_lines(e) + ["**Assumptions.**"]
     lines += [f"- {a}" for a in e.assumptions]
     lines += ["", "| evidence | scope | what | figure | tolerance | consistent |", "|---|---|---|---|---|---|"]
     for ev in e.evidence:
@@ -153,9 +177,27 @@ def entry_markdown(e: Entry, heading: str = "##") -> str:
     return "\n".join(lines)
 
 
+def card_lines(e: Entry) -> list[str]:
+    """The claim's card below its verdict: the deciding figure against its threshold, and the correction."""
+    lines = []
+    if e.deciding:
+        lines += [f"**Deciding figure.** {e.deciding} (threshold: {e.threshold})", ""]
+    if e.correction:
+        lines += [f"**Corrected statement.** {e.correction}", ""]
+    return lines
+
+
+def corrections(entries: list[Entry]) -> list[tuple[str, str]]:
+    """(claim id, corrected statement) for every claim whose statement dsproof proposes to correct."""
+    return [(e.id, e.correction) for e in entries if e.correction]
+
+
 def to_markdown(entries: list[Entry]) -> str:
-    lines = ["# dsproof claims ledger", "",
-             "| id | paper | verdict | status | summary |", "|---|---|---|---|---|"]
+    counts = ", ".join(f"{n} {v}" for v in VERDICTS if (n := sum(e.verdict == v for e in entries)))
+    lines = ["# dsproof claims ledger", "", f"{len(entries)} claims: {counts}.", ""]
+    if fixes := corrections(entries):
+        lines += ["**Proposed corrections.**", ""] + [f"- **{i}**: {_cell(c)}" for i, c in fixes] + [""]
+    lines += ["| id | paper | verdict | status | summary |", "|---|---|---|---|---|"]
     for e in entries:
         lines.append(f"| {e.id} | {_cell(e.paper_ref)} | **{e.verdict}** | {e.status} | {_cell(e.summary)} |")
     for e in entries:

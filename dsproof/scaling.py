@@ -10,6 +10,8 @@ scaled the same way, at the same L: the control Definition 3.1's "unbalanced" ne
 from __future__ import annotations
 
 import functools
+
+import sympy as sp
 from dataclasses import dataclass
 
 from theory import asymptotics
@@ -83,3 +85,48 @@ def table(T: int = 2) -> dict[tuple[str, str], Row]:
 
 def rows(objective: str, T: int = 2) -> list[Row]:
     return [r for (name, _), r in table(T).items() if name == objective]
+
+
+#: the distribution of a fixed-logits limit: policy logits ~ U(-2, 2)^3, the reference a U(0.1, 1) logit below the
+#: policy on each logit, budget T uniform in 2..16; the seed fixes the draws
+LIMIT_DRAWS = 400
+LIMIT_SEED = 20260401
+
+
+def limit_draws(n: int = LIMIT_DRAWS, seed: int = LIMIT_SEED) -> list[tuple[tuple, tuple, int]]:
+    """(policy logits, reference logits, T) drawn as LIMIT_DRAWS says."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        z = rng.uniform(-2, 2, size=3)
+        out.append((tuple(float(x) for x in z), tuple(float(x) for x in z - rng.uniform(0.1, 1.0, size=3)),
+                    int(rng.integers(2, 17))))
+    return out
+
+
+def fixed_logits_leading(objective: str, draws=None) -> tuple[int, int, list[float]]:
+    """(power a, log power c, [coefficient C at each draw]) of ``objective``'s attribution ratio ~ C L^a (log L)^c
+    under fixed logits.  The leading order is derived once, symbolic in T and every probability (so a and c hold at
+    every point), then C is evaluated at each draw of :func:`limit_draws`."""
+    import numpy as np
+
+    from theory.closed_form import T as T_SYMBOL
+    from theory.toy import PROBS, REF_PROBS
+
+    a = asymptotics.ratio_asymptotics(objective_gradients()[objective], "fixed-logits")
+    if a.exponentially_small:
+        return 0, 0, [0.0] * len(draws or limit_draws())
+    coeff = sp.lambdify(PROBS + REF_PROBS + (T_SYMBOL,), a.coeff, "numpy")
+    sig = lambda x: 1 / (1 + np.exp(-np.asarray(x, float)))  # noqa: E731
+    return int(a.power), int(a.log_power), [float(coeff(*sig(z), *sig(zr), T)) for z, zr, T in (draws or limit_draws())]
+
+
+def fixed_logits_limits(objective: str, draws=None) -> list[float]:
+    """The L -> oo limit of ``objective``'s ratio under fixed logits at each draw; only a bounded ratio has one."""
+    power, log_power, coeffs = fixed_logits_leading(objective, draws)
+    if (power, log_power) != (0, 0):
+        raise ValueError(f"{objective}: the fixed-logits ratio grows (~ C {_monomial(power, log_power)}); it has no "
+                         "finite limit")
+    return coeffs

@@ -71,3 +71,13 @@ for mode in S.MODES:
 
 # %%
 show_claim("thm-3.1-practised");
+
+# %% [markdown]
+# <a id="thm-3.1-discounted"></a>
+# ## Theorem 3.1 with a per-token discount γ < 1
+#
+# Token $t$ is credited $\gamma^{\text{tokens after } t} A$: an attempt's $L$ tokens together carry
+# $S_L = (1-\gamma^L)/(1-\gamma)$ in place of $L$ (theory.values, checked against autograd in numerics.discounted).
+
+# %%
+show_claim("thm-3.1-discounted");

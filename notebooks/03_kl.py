@@ -84,3 +84,23 @@ ratio_vs_length();
 
 # %%
 show_claim("def-3.1");
+
+# %% [markdown]
+# <a id="thm-3.2-discounted"></a>
+# ## Theorem 3.2 with a per-token discount γ < 1
+#
+# The immediate penalty of an attempt is $\mathrm{kl}_{tok}(1-\gamma^L)/(1-\gamma)$; the gradient ratio is derived
+# from the backward induction of theory.values.
+
+# %%
+show_claim("thm-3.2-discounted");
+
+# %% [markdown]
+# <a id="def-3.1-phi"></a>
+# ## Definition 3.1 read at the level of Q
+#
+# $E[Q_{sample}(s_0, A_1)] / E[Q_d(s_1, d_1)]$ for the surrogate and for k1 in the reward, against the immediate
+# rewards $E[r^{sample}] / E[r^{decision}]$.
+
+# %%
+show_claim("def-3.1-phi");

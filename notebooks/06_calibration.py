@@ -54,3 +54,13 @@ calibration();
 
 # %%
 show_claim("calibration-4.2");
+
+# %% [markdown]
+# <a id="lemma-3.2"></a>
+# ## Lemma 3.2's per-stage Q / V form, and the Markov state §4.2 needs
+#
+# The per-stage policy-gradient theorem by backward induction over (attempt index, correctness); then a decision
+# whose $p_{dW}$ depends on the attempt index, against the §4.2 formula fed a constant $p_{dW}$.
+
+# %%
+show_claim("lemma-3.2");

@@ -90,3 +90,38 @@ def test_committed_ledger_is_current():
     root = Path(__file__).resolve().parents[1]
     ids = [e.id for e in ledger.load(root / "reports" / "ledger.json")]
     assert ids == list(ledger.load_all()), "reports/ledger.json is stale: run `dsproof report`"
+
+
+def test_a_verdict_needs_its_card():
+    """Every decided verdict names its deciding figure and threshold; a failed or setting-dependent one also the
+    corrected statement."""
+    with pytest.raises(ValueError, match="deciding figure"):
+        ledger.Outcome("proved", [])
+    with pytest.raises(ValueError, match="corrected statement"):
+        ledger.Outcome("setting-dependent", [], deciding="x", threshold="y")
+    assert ledger.Outcome("open", []).verdict == "open"
+
+
+def test_cards_render_in_the_ledger_and_the_readme(tmp_path):
+    entry = ledger.Entry("c", "Thm 9", "s", [], "fails-in-stated-setting", "sum", [], "ok", deciding="ratio 3.1",
+                         threshold="grows iff power 1", correction="bounded, not ~L")
+    md = ledger.to_markdown([entry])
+    assert "**Deciding figure.** ratio 3.1 (threshold: grows iff power 1)" in md
+    assert "**Corrected statement.** bounded, not ~L" in md
+    assert md.index("Proposed corrections") < md.index("| id |"), "corrections must open the ledger"
+    path = tmp_path / "ledger.json"
+    path.write_text(ledger.to_json([entry]))
+    table = cli.claims_table(path)
+    assert table.startswith("1 claims: 1 fails-in-stated-setting.")
+    assert "- **c**: bounded, not ~L" in table
+
+
+def test_every_committed_claim_has_a_card():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for e in ledger.load(root / "reports" / "ledger.json"):
+        if e.verdict != "open":
+            assert e.deciding and e.threshold, f"{e.id}: no deciding figure / threshold"
+        if e.verdict in ("fails-in-stated-setting", "setting-dependent"):
+            assert e.correction, f"{e.id}: no corrected statement"

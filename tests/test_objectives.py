@@ -7,16 +7,15 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics import crosscheck as X
-from numerics import objectives as O
+from numerics import crosscheck
+from numerics import objectives
 from numerics.attribution import stage_split
 from numerics.tolerances import assert_close
 from tests.strategies import (LOSS_AGG_MODES, budget_and_lengths, clip_safe_log_ratios, logits3, logp_and_ref_rows,
                               stage_rows)
-from theory import kl as K
-from theory import surrogate as S
-from theory import toy as T_
-
+from theory import kl as kl_theory
+from theory import surrogate as surrogate_theory
+from theory import toy as toy_theory
 D = torch.float64
 
 
@@ -30,9 +29,9 @@ def test_practised_surrogate_equals_symbolic(data):
     z = data.draw(logits3(), label="logits")
     mode = data.draw(st.sampled_from(LOSS_AGG_MODES), label="loss_agg_mode")
     std = data.draw(st.booleans(), label="std-normalised advantage")
-    g = X.toy_objective_stage_gradients(T, L, z, O.surrogate(loss_agg_mode=mode, clip=None, norm_const=7.0),
+    g = crosscheck.toy_objective_stage_gradients(T, L, z, objectives.surrogate(loss_agg_mode=mode, clip=None, norm_const=7.0),
                                         std_norm=std)
-    sym = X.symbolic_values(S.expected_stage_gradient(X.toy_model(T, L), mode, std_norm=std), z, {S.C_norm: 7})
+    sym = crosscheck.symbolic_values(surrogate_theory.expected_stage_gradient(crosscheck.toy_model(T, L), mode, std_norm=std), z, {surrogate_theory.C_norm: 7})
     assert_close(_ascent(g), torch.from_numpy(sym), f"E[c A g_stage], mode={mode}, std={std}, T={T}, L={L}")
 
 
@@ -41,19 +40,19 @@ def test_kl_placements_against_theory(data):
     T, L = data.draw(budget_and_lengths(max_T=2, max_L=2), label="T, lengths")
     z = data.draw(logits3(), label="logits")
     z_ref = data.draw(logits3(), label="reference logits")
-    g = X.toy_objective_stage_gradients(T, L, z, O.kl("k1", "reward", "seq-mean-token-sum"), z_ref=z_ref)
-    _, exact = X.autograd_gradients(T, L, z, z_ref=z_ref)
+    g = crosscheck.toy_objective_stage_gradients(T, L, z, objectives.kl("k1", "reward", "seq-mean-token-sum"), z_ref=z_ref)
+    _, exact = crosscheck.autograd_gradients(T, L, z, z_ref=z_ref)
     assert_close(-_ascent(g), exact, "k1 in the reward: E[grad] = grad KL(P||P_ref)")
-    g2 = X.toy_objective_stage_gradients(T, L, z, O.kl("k2", "loss", "seq-mean-token-sum"), z_ref=z_ref)
-    ref = dict(zip(T_.REF_PROBS, 1 / (1 + np.exp(-np.array(z_ref)))))
-    partial = X.symbolic_values(K.kl_partial_terms(X.toy_model(T, L)), z, ref)
+    g2 = crosscheck.toy_objective_stage_gradients(T, L, z, objectives.kl("k2", "loss", "seq-mean-token-sum"), z_ref=z_ref)
+    ref = dict(zip(toy_theory.REF_PROBS, 1 / (1 + np.exp(-np.array(z_ref)))))
+    partial = crosscheck.symbolic_values(kl_theory.kl_partial_terms(crosscheck.toy_model(T, L)), z, ref)
     assert_close(-_ascent(g2), torch.from_numpy(partial), "k2 as a loss: the partial gradient")
 
 
 def _categorical_batch(x_ref):
     """Every token of a V-way categorical as a one-token sequence, weighted by pi (exact expectation)."""
     V = x_ref.shape[0]
-    return O.TokenBatch(stage=torch.ones(V, 1, dtype=torch.long),
+    return objectives.TokenBatch(stage=torch.ones(V, 1, dtype=torch.long),
                         ref_logp=torch.log_softmax(x_ref, 0)[:, None].detach())
 
 
@@ -70,7 +69,7 @@ def test_known_kl_estimator_gradients(seed):
     for est, want in expected.items():
         batch = _categorical_batch(x_ref)
         batch.seq_weights = pi().detach()
-        loss = O.kl(est, "loss", "seq-mean-token-sum")(torch.log_softmax(x, 0)[:, None], batch)
+        loss = objectives.kl(est, "loss", "seq-mean-token-sum")(torch.log_softmax(x, 0)[:, None], batch)
         got, = torch.autograd.grad(loss, x)
         assert_close(got, want, f"E[grad {est}] on-policy")
 
@@ -78,7 +77,7 @@ def test_known_kl_estimator_gradients(seed):
 def test_k3_plus_has_k3_value_and_k2_gradient():
     l = torch.tensor([[0.3, -0.2]], dtype=D, requires_grad=True)
     ref = torch.zeros(1, 2, dtype=D)
-    k3, k3p, k2 = (O.kl_estimate(l, ref, e) for e in ("k3", "k3+", "k2"))
+    k3, k3p, k2 = (objectives.kl_estimate(l, ref, e) for e in ("k3", "k3+", "k2"))
     assert_close(k3p, k3, "k3+ value")
     assert_close(torch.autograd.grad(k3p.sum(), l)[0], torch.autograd.grad(k2.sum(), l)[0], "k3+ gradient")
 
@@ -92,7 +91,7 @@ def test_straight_through_estimators_have_their_value_and_the_gradient_of_k2(dat
 
     def value_and_grad(est):
         lp = torch.tensor(rows, dtype=D, requires_grad=True)
-        v = O.kl_estimate(lp, ref, est)
+        v = objectives.kl_estimate(lp, ref, est)
         return v.detach(), torch.autograd.grad(v.sum(), lp)[0]
 
     k2_grad = value_and_grad("k2")[1]
@@ -100,10 +99,10 @@ def test_straight_through_estimators_have_their_value_and_the_gradient_of_k2(dat
         value, grad = value_and_grad(plus)
         assert_close(value, value_and_grad(base)[0], f"{plus} value = {base} value")
         assert_close(grad, k2_grad, f"{plus} gradient = k2 gradient")
-        batch = O.TokenBatch(stage=torch.ones_like(ref, dtype=torch.long), ref_logp=ref)
+        batch = objectives.TokenBatch(stage=torch.ones_like(ref, dtype=torch.long), ref_logp=ref)
         lp = torch.tensor(rows, dtype=D, requires_grad=True)
-        g_plus, = torch.autograd.grad(O.kl(plus, "loss")(lp, batch), lp)
-        g_k2, = torch.autograd.grad(O.kl("k2", "loss")(lp, batch), lp)
+        g_plus, = torch.autograd.grad(objectives.kl(plus, "loss")(lp, batch), lp)
+        g_k2, = torch.autograd.grad(objectives.kl("k2", "loss")(lp, batch), lp)
         assert_close(g_plus, g_k2, f"kl({plus!r}, 'loss') gradient = kl('k2', 'loss') gradient")
 
 
@@ -114,8 +113,8 @@ def test_importance_corrected_k3_is_not_a_noop_on_policy():
     batch = _categorical_batch(x_ref)
     logp = torch.log_softmax(x, 0)[:, None]
     batch.old_logp, batch.seq_weights = logp.detach(), torch.softmax(x, 0).detach()
-    a, = torch.autograd.grad(O.kl("k3", "loss", "seq-mean-token-sum")(logp, batch), x, retain_graph=True)
-    b, = torch.autograd.grad(O.kl("k3", "loss", "seq-mean-token-sum", importance_ratio=True)(logp, batch), x)
+    a, = torch.autograd.grad(objectives.kl("k3", "loss", "seq-mean-token-sum")(logp, batch), x, retain_graph=True)
+    b, = torch.autograd.grad(objectives.kl("k3", "loss", "seq-mean-token-sum", importance_ratio=True)(logp, batch), x)
     assert (a - b).abs().max() > 1e-3
 
 
@@ -125,7 +124,7 @@ def test_aggregation_matches_practice_table(data):
     B, n = stage.shape
     loss = torch.tensor(data.draw(st.lists(st.floats(-3, 3), min_size=B * n, max_size=B * n), label="loss"),
                         dtype=D).reshape(B, n)
-    batch = O.TokenBatch(stage=stage)
+    batch = objectives.TokenBatch(stage=stage)
     m = (stage > 0).to(D)
     n_i, N = m.sum(-1), m.sum()
     want = {"token-mean": (loss * m).sum() / N,
@@ -134,19 +133,19 @@ def test_aggregation_matches_practice_table(data):
             "seq-mean-token-sum-norm": (loss * m).sum(-1).mean() / 11.0,
             "token-sum": (loss * m).sum()}
     for mode, w in want.items():
-        assert_close(O.aggregate(loss, batch, mode, norm_const=11.0), w, f"aggregation {mode}")
+        assert_close(objectives.aggregate(loss, batch, mode, norm_const=11.0), w, f"aggregation {mode}")
 
 
 def test_dr_grpo_length_bias_weights():
     """seq-mean-token-mean gives each token -A_i/(B n_i); seq-mean-token-sum-norm -A_i/(B C)."""
     stage = torch.tensor([[1, 1, 2, 0], [1, 1, 1, 2]])
-    batch = O.TokenBatch(stage=stage, advantages=torch.tensor([1.0, 1.0], dtype=D),
+    batch = objectives.TokenBatch(stage=stage, advantages=torch.tensor([1.0, 1.0], dtype=D),
                          old_logp=torch.zeros(2, 4, dtype=D))
     logp = torch.zeros(2, 4, dtype=D)
-    w = O.token_weights(O.surrogate("seq-mean-token-mean", clip=None), logp, batch)
+    w = objectives.token_weights(objectives.surrogate("seq-mean-token-mean", clip=None), logp, batch)
     assert_close(w[0, :3], torch.full((3,), -1 / (2 * 3), dtype=D), "weight -A/(B n_0)")
     assert_close(w[1], torch.full((4,), -1 / (2 * 4), dtype=D), "weight -A/(B n_1)")
-    w = O.token_weights(O.surrogate("seq-mean-token-sum-norm", clip=None, norm_const=4.0), logp, batch)
+    w = objectives.token_weights(objectives.surrogate("seq-mean-token-sum-norm", clip=None, norm_const=4.0), logp, batch)
     assert_close(w[1], torch.full((4,), -1 / (2 * 4.0), dtype=D), "weight -A/(B C)")
 
 
@@ -156,8 +155,8 @@ def test_clipped_token_weights_follow_the_ppo_formula(data):
     lr = torch.tensor(data.draw(clip_safe_log_ratios((B, n))), dtype=D).reshape(B, n)
     A = torch.tensor(data.draw(st.lists(st.floats(-2, 2).filter(lambda a: abs(a) > 1e-3), min_size=B, max_size=B),
                                label="advantages"), dtype=D)
-    batch = O.TokenBatch(stage=torch.ones(B, n, dtype=torch.long), advantages=A, old_logp=torch.zeros(B, n, dtype=D))
-    w = O.token_weights(O.surrogate("token-sum", clip=(0.2, 0.28), dual_clip=3.0), lr, batch)
+    batch = objectives.TokenBatch(stage=torch.ones(B, n, dtype=torch.long), advantages=A, old_logp=torch.zeros(B, n, dtype=D))
+    w = objectives.token_weights(objectives.surrogate("token-sum", clip=(0.2, 0.28), dual_clip=3.0), lr, batch)
     r = lr.exp()
     Ab = A[:, None].expand(B, n)
     active = torch.where(Ab > 0, r < 1.28, r > 0.8)  # min(rA, clip(r)A) picks the unclipped branch
@@ -170,20 +169,20 @@ def test_stage_split_sums_to_full_gradient():
     x = torch.randn(3, dtype=D, requires_grad=True)
     stage = torch.tensor([[1, 1, 2, 1, 2]])
     logp = lambda: torch.log_softmax(x, 0)[torch.tensor([[0, 1, 2, 0, 1]])]  # noqa: E731
-    batch = O.TokenBatch(stage=stage)
-    g = stage_split(logp(), O.sft(), batch, x)
-    full, = torch.autograd.grad(O.sft()(logp(), batch), x)
+    batch = objectives.TokenBatch(stage=stage)
+    g = stage_split(logp(), objectives.sft(), batch, x)
+    full, = torch.autograd.grad(objectives.sft()(logp(), batch), x)
     assert_close(g["sampling"] + g["decision"], full, "stage split sums to the gradient")
 
 
 @pytest.mark.parametrize("factory, kwargs, msg", [
-    (O.surrogate, dict(loss_agg_mode="mean"), "unknown loss_agg_mode"),
-    (O.surrogate, dict(ratio_level="sequence"), "unknown ratio_level"),
-    (O.surrogate, dict(clip=(0.2,)), "clip must be"),
-    (O.surrogate, dict(dual_clip=0.5), "dual_clip"),
-    (O.kl, dict(estimator="k4"), "unknown KL estimator"),
-    (O.kl, dict(placement="advantage"), "unknown KL placement"),
-    (O.sft, dict(norm="sum"), "unknown norm"),
+    (objectives.surrogate, dict(loss_agg_mode="mean"), "unknown loss_agg_mode"),
+    (objectives.surrogate, dict(ratio_level="sequence"), "unknown ratio_level"),
+    (objectives.surrogate, dict(clip=(0.2,)), "clip must be"),
+    (objectives.surrogate, dict(dual_clip=0.5), "dual_clip"),
+    (objectives.kl, dict(estimator="k4"), "unknown KL estimator"),
+    (objectives.kl, dict(placement="advantage"), "unknown KL placement"),
+    (objectives.sft, dict(norm="sum"), "unknown norm"),
 ])
 def test_bad_options(factory, kwargs, msg):
     with pytest.raises(ValueError, match=msg):
@@ -192,19 +191,19 @@ def test_bad_options(factory, kwargs, msg):
 
 def test_bad_batches():
     with pytest.raises(ValueError, match="empty sequences"):
-        O.TokenBatch(stage=torch.tensor([[1, 2], [0, 0]]))
+        objectives.TokenBatch(stage=torch.tensor([[1, 2], [0, 0]]))
     with pytest.raises(ValueError, match="stage entries"):
-        O.TokenBatch(stage=torch.tensor([[1, 5]]))
+        objectives.TokenBatch(stage=torch.tensor([[1, 5]]))
     with pytest.raises(ValueError, match="old_logp has shape"):
-        O.TokenBatch(stage=torch.tensor([[1, 2]]), old_logp=torch.zeros(1, 3))
+        objectives.TokenBatch(stage=torch.tensor([[1, 2]]), old_logp=torch.zeros(1, 3))
     with pytest.raises(ValueError, match="advantages has shape"):
-        O.TokenBatch(stage=torch.tensor([[1, 2]]), advantages=torch.zeros(2))
-    b = O.TokenBatch(stage=torch.tensor([[1, 2]]))
+        objectives.TokenBatch(stage=torch.tensor([[1, 2]]), advantages=torch.zeros(2))
+    b = objectives.TokenBatch(stage=torch.tensor([[1, 2]]))
     with pytest.raises(ValueError, match="logp has shape"):
-        O.sft()(torch.zeros(1, 3), b)
+        objectives.sft()(torch.zeros(1, 3), b)
     with pytest.raises(ValueError, match="needs batch.advantages"):
-        O.surrogate()(torch.zeros(1, 2), b)
+        objectives.surrogate()(torch.zeros(1, 2), b)
     with pytest.raises(ValueError, match="norm_const"):
-        O.sft(norm="seq-mean-token-sum-norm")(torch.zeros(1, 2), b)
+        objectives.sft(norm="seq-mean-token-sum-norm")(torch.zeros(1, 2), b)
     with pytest.raises(ValueError, match="unknown objective"):
-        O.get("ppo")
+        objectives.get("ppo")

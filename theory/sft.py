@@ -46,6 +46,15 @@ def stage_share(n_sampling, n_decision, size_sampling=1, size_decision=1):
     return n_decision * size_decision / (n_sampling * size_sampling + n_decision * size_decision)
 
 
+def correct_demonstration_gradient(L) -> "sp.Matrix":
+    """SFT gradient (d/dtheta_s, d/dtheta_dC, d/dtheta_dW) on one demonstration without reflection: a correct attempt
+    of L tokens, STOP.  grad [L log q + log p_dC] = (L (1 - q), 1 - p_dC, 0): the RESAMPLE-when-wrong logit gets
+    exactly no gradient, for every L (no wrong attempt is ever demonstrated).  L may be a symbol."""
+    from .toy import LOGITS, ToyModel, p_dC, q
+
+    return sp.Matrix([ToyModel.d_logit(L * sp.log(q) + sp.log(p_dC), th) for th in LOGITS])
+
+
 def reflection_demonstration_gradients(L) -> dict[str, "sp.Matrix"]:
     """SFT and DFT gradients (d/dtheta_s, d/dtheta_dC, d/dtheta_dW) on one reflection demonstration of the two-stage
     toy model: a wrong attempt (its last token wrong, the L - 1 others right), RESAMPLE, a correct attempt of L
