@@ -98,6 +98,19 @@ def test_segment_command(example, capsys):
     assert "skipped line 5" in err
 
 
+def test_segment_with_user_markers_and_regex(example, capsys):
+    """--markers replaces the default list; --regex adds patterns: line 5 (no default marker) is kept, line 4
+    (neither pattern) is skipped."""
+    paths = example[0]
+    assert main(["segment", "--checkpoint", str(paths["sft"]), "--rollouts", str(paths["rollouts"]), "--markers",
+                 "the answer is", "--regex", r"\b9\d\b", "--limit", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "25 times 4 is 100.[[ The answer is]] 100." in out  # case-insensitive
+    assert "Let me recompute" in out and "[[ Let me recompute]]" not in out  # the defaults are replaced
+    assert "25 times 4 is [[90]]. Wait, that's wrong." in out and "7 rollouts segmented, 1 skipped" in out
+    assert "line 4:" not in out and "line 5:" in out
+
+
 # ------------------------------------------------------------------------------------------- bad files
 @pytest.mark.parametrize("line, message", [
     ('{"prompt": "a", "reward": 1}', "line 2: missing field 'response'"),
