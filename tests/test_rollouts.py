@@ -149,6 +149,14 @@ def test_cli_argument_errors(example, tmp_path, capsys):
     assert "need ref_logp" in capsys.readouterr().err
 
 
+def test_compare_refuses_a_checkpoint_with_another_tokenizer(example, tmp_path, capsys):
+    paths = example[0]
+    other = rollout_example.save_checkpoint(tmp_path / "other", rollout_example.train_tokenizer(["a b c d"] * 3))
+    assert main(["probe", "--checkpoint", str(paths["sft"]), "--rollouts", str(paths["rollouts"]), "--compare",
+                 str(other), "--quiet"]) == 2
+    assert "its tokenizer differs" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------------------- the figures
 def _independent(model, items, objective, pad_id):
     """Stage gradients by a separate backward per stage on the whole file in one batch, through the full logits
