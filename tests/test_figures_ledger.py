@@ -72,3 +72,51 @@ def test_sft_dft_decision_share_hand_values(p_dec, printed_dft):
                                        f"{'likely' if p_dec == 0.5 else 'rare'}")
     assert printed.startswith(f"SFT 0.111, DFT {printed_dft}")
     assert float(printed_dft) == pytest.approx(share["dft"], abs=5e-4)
+
+
+RUNS = sorted((LEDGER.parent / "reproduce").glob("*/results.json"))
+
+
+@pytest.mark.skipif(not RUNS, reason="no reports/reproduce/*/results.json committed")
+@pytest.mark.parametrize("path", RUNS, ids=lambda p: p.parent.name)
+def test_empirical_figures_are_read_from_the_run(path):
+    """sec4-empirical: the ledger's per-run figures (as printed and as committed) against the run's results.json,
+    re-read here: the
+    SFT-reflect -> RL accuracies and paired differences per n (which model is which), pass@T and p_s per n, the
+    per-model means of p_s and p_retry, and the largest and mean |observed - predicted| over the cells."""
+    import math
+
+    import numpy as np
+
+    from dsproof.reproduction import _run_evidence
+
+    label, data = path.parent.name, json.loads(path.read_text())
+    evidence, _, _ = _run_evidence(label, data)
+    printed = {e.description[len(label) + 2:].split(" ")[0]: e.figure for e in evidence}
+    claim = next(c for c in json.loads(LEDGER.read_text())["claims"] if c["id"] == "sec4-empirical")
+    committed = {e["description"]: e["figure"] for e in claim["evidence"] if e["description"].startswith(f"{label}: ")}
+    if committed:  # the committed ledger shows what the code prints from this run
+        assert committed == {e.description: e.figure for e in evidence}
+    models = {name: {n: v["metrics"] for n, v in per_n.items()} for name, per_n in data["models"].items()}
+    diffs = re.findall(r"n=(\d+)(?: \(OOD\))?: accuracy (\S+)->(\S+) \(paired diff (\S+) \[(\S+), (\S+)\]\)",
+                       printed["SFT-reflect"])
+    assert [n for n, *_ in diffs] == list(data["diffs"])
+    for n, a, b, est, lo, hi in diffs:
+        want = (models["sft-reflect"][n]["accuracy"], models["rl"][n]["accuracy"], *data["diffs"][n]["accuracy"])
+        assert tuple(map(float, (a, b, est, lo, hi))) == pytest.approx(want, abs=5e-4), n
+    for n, ps, pass_T in re.findall(r"n=(\d+): p_s (\S+), pass@T ([\d.]+)", printed["SFT-reflect's"]):
+        m = models["sft-reflect"][n]
+        assert (float(ps), float(pass_T)) == pytest.approx((m["p_s"], m["pass_at_T"]), abs=5e-3), n
+    means = re.findall(r"([\w-]+): p_s (\S+) vs p_retry ([\d.]+)", printed["§4.2"])
+    assert {name for name, *_ in means} == set(models)
+    for name, ps, pr in means:
+        col = lambda k: np.array([m[k] for m in models[name].values()])  # noqa: E731
+        assert (float(ps), float(pr)) == pytest.approx((col("p_s").mean(), np.nanmean(col("p_retry"))), abs=5e-3)
+    fits = dict((what, (float(mx), float(mean), int(cells))) for what, mx, mean, cells in re.findall(
+        r"(§4.2 \(one accuracy p_s\)|with p_retry): max \|observed - predicted\| = (\S+), mean (\S+) over (\d+) "
+        r"cells", printed["finite-budget"]))
+    for what, key in (("§4.2 (one accuracy p_s)", "predicted_T"), ("with p_retry", "predicted_T_retry")):
+        gap = np.array([m["accuracy"] - m[key] for per_n in models.values() for m in per_n.values()])
+        gap = np.abs(gap[~np.isnan(gap)])
+        assert fits[what][:2] == pytest.approx((gap.max(), gap.mean()), abs=5e-4) and fits[what][2] == len(gap)
+    assert not math.isnan(fits["with p_retry"][0])
