@@ -1,0 +1,231 @@
+"""The inventory of every figure dsproof prints or writes, each with the test that checks it against an independent
+computation.  tests/test_figure_inventory.py reads the ledger, the reproduction results, the probe's output and the
+notebook sources and fails on a figure without a row here, on a row that matches no figure, and on a row naming a
+test that does not exist.
+
+Rules (to extend it):
+
+* One row per figure: ``key: (test, kind)``.  ``test`` is a pytest node id without parameters,
+  ``"tests/test_x.py::test_name"``; ``kind`` is one of :data:`KINDS`: how the test computes the figure another
+  way.  Independent means computed another way, not the same function called twice; check at points where
+  mistakes show (not p_dC = p_dW, not p_s = 0.5), and break the guarded code once on purpose to see the test fail.
+* :data:`LEDGER` -- reports/ledger.json evidence rows.  Key: ``(claim id, prefix of the evidence description)``.
+  An evidence row is matched by the longest prefix of its description among its claim's keys; a run label
+  ``"<run>: "`` at the start (reports/reproduce/<run>/) is removed first, so one row covers every seed.  A new
+  evidence row: add one line with a prefix long enough to be unique and short enough to stay stable.
+* :data:`RESULTS` -- reports/reproduce/*/results.json fields, as a path with ``*`` for model names, digit counts,
+  preset fields, phases and list indices: ``"models.*.*.metrics.p_dC"``, ``"diffs.*.p_s[]"``.
+* :data:`PROBE` -- ``dsproof probe --json`` fields, the same path form (``objectives[].result.groups.*.sampling``;
+  ``random_init`` is the same :class:`Attribution` as ``result`` and shares its rows), and the printed table's
+  cells as ``"table:<row>.<column>"`` (row ``*`` for the parameter groups).
+* :data:`NOTEBOOKS` -- each expression a notebook source (notebooks/*.py) displays: key ``(notebook stem,
+  ast.unparse of the top-level expression)``.
+* :data:`GAPS` -- figures inventoried but with no independent test yet: ``key: reason``.  A key lives in a table or
+  in GAPS, never in both; the list is the debt to pay, it must not grow silently.
+"""
+
+from __future__ import annotations
+
+ENUMERATION = "enumeration"
+AUTOGRAD = "autograd through a separate forward"
+SYMBOLIC = "second symbolic derivation"
+HAND = "hand-worked value"
+IDENTITY = "identity"
+RECORD = "record (an input or a measurement, copied; the test checks the copy)"
+KINDS = (ENUMERATION, AUTOGRAD, SYMBOLIC, HAND, IDENTITY, RECORD)
+
+CF = "tests/test_closed_form.py::"
+TOY = "tests/test_toy.py::"
+OBJ = "tests/test_objectives.py::"
+CAL = "tests/test_calibration.py::"
+TRJ = "tests/test_trajectory.py::"
+REP = "tests/test_reproduce.py::"
+FREP = "tests/test_figures_reproduce.py::"
+FPRB = "tests/test_figures_probe.py::"
+FLED = "tests/test_figures_ledger.py::"
+
+_LEADING = (CF + "test_leading_order_matches_the_exact_ratio_at_a_million_tokens", SYMBOLIC)
+_LEADING_T = (CF + "test_symbolic_T_leading_orders", SYMBOLIC)
+_EMPIRICAL = (FLED + "test_empirical_figures_are_read_from_the_run", IDENTITY)
+_HAND_LEAD = (CF + "test_leading_order_equals_a_hand_derivation", SYMBOLIC)
+
+LEDGER: dict[tuple[str, str], tuple[str, str]] = {
+    ("lemma-3.1", "every T (symbolic): log P built token by token"): (CF + "test_lemma_3_1_and_corollary_3_1_for_every_T", SYMBOLIC),
+    ("lemma-3.1", "log P (chain rule over tokens) - [sum log pi_sample"): (TRJ + "test_lemma_3_1_residual_is_zero", SYMBOLIC),
+    ("lemma-3.1", "toy model: sum over all trajectories"): (TOY + "test_probabilities_sum_to_one_and_J_two_ways", ENUMERATION),
+    ("lemma-3.1", "torch, token-level enumeration"): (TOY + "test_sampler_frequencies_match_enumeration", ENUMERATION),
+    ("lemma-3.1", "number of decision factors"): (CF + "test_induction_rejects_the_papers_decision_index", HAND),
+    ("cor-3.1", "every T (symbolic): grad log P - g_sampling - g_decision"): (CF + "test_lemma_3_1_and_corollary_3_1_for_every_T", SYMBOLIC),
+    ("cor-3.1", "grad log P - g_sampling - g_decision for layouts"): (TRJ + "test_corollary_split_and_norm_identity", SYMBOLIC),
+    ("cor-3.1", "lambdified dJ/dtheta and dKL/dtheta"): (TOY + "test_symbolic_gradients_equal_autograd", AUTOGRAD),
+    ("cor-3.1", "E[R sum_k grad log pi_sample] = dJ/dtheta_s"): (TOY + "test_stage_gradients_split_exactly", AUTOGRAD),
+    ("cor-3.1", "sampled score-function estimator"): (TOY + "test_monte_carlo_estimator_matches_exact_gradient", ENUMERATION),
+    ("cross-terms", "disjoint parameters: expected score cross-block"): (TOY + "test_fisher_cross_block_vanishes_hessian_cross_block_does_not", SYMBOLIC),
+    ("cross-terms", "mixed second derivatives"): (TOY + "test_fisher_cross_block_vanishes_hessian_cross_block_does_not", SYMBOLIC),
+    ("cross-terms", "shared theta in R^4: g_sampling + g_decision = autograd gradient"): (TRJ + "test_corollary_split_and_norm_identity", IDENTITY),
+    ("calibration-4.2", "toy model J_T (L=1) = finite-budget formula"): (CAL + "test_finite_budget_formula_is_the_toy_model", SYMBOLIC),
+    ("calibration-4.2", "lim_{T->oo} finite-budget formula"): (CAL + "test_limit_is_the_paper_formula", SYMBOLIC),
+    ("calibration-4.2", "J_T for every T and L (symbolic): the attempt recursion"): (CF + "test_attempt_recursion_is_solved_and_proved", SYMBOLIC),
+    ("calibration-4.2", "f_T - f_oo = "): (CF + "test_budget_gap_closed_form", SYMBOLIC),
+    ("calibration-4.2", "far-OOD regime"): (FLED + "test_far_ood_gap_at_every_printed_budget", ENUMERATION),
+    ("thm-3.1", "every T (symbolic): A grad log P"): (CF + "test_lemma_3_1_and_corollary_3_1_for_every_T", SYMBOLIC),
+    ("thm-3.1", "numerics.objectives.surrogate(ratio_level='trajectory'"): (OBJ + "test_practised_surrogate_equals_symbolic", AUTOGRAD),
+    ("thm-3.1", "gamma < 1: Q_d / Q_sample"): (FLED + "test_discounted_q_ratio_hand_value", HAND),
+    ("thm-3.1-norms", "surrogate: ratio of the sampling to the decision gradient norm of J, fixed-logits"): _LEADING,
+    ("thm-3.1-norms", "surrogate: ratio of the sampling to the decision gradient norm of J, fixed-p_s "): _LEADING,
+    ("thm-3.1-norms", "surrogate: ratio of the sampling to the decision gradient norm of J, fixed-p_s-ref"): _LEADING,
+    ("thm-3.1-norms", "RL surrogate, on-policy (Theorem 3.1): grad J, fixed logits, every T"): _LEADING_T,
+    ("thm-3.1-practised", "each loss_agg_mode (unclipped, on-policy)"): (OBJ + "test_practised_surrogate_equals_symbolic", AUTOGRAD),
+    ("thm-3.1-practised", "seq-mean-token-mean: per-token weight A/n"): (OBJ + "test_dr_grpo_length_bias_weights", HAND),
+    ("thm-3.1-practised", "off-policy (theta_old="): (OBJ + "test_clipped_token_weights_follow_the_ppo_formula", HAND),
+    ("thm-3.2", "kl(estimator='k1', placement='reward') with returns-to-go"): (OBJ + "test_kl_placements_against_theory", AUTOGRAD),
+    ("thm-3.2", "k1 in the reward: ratio of the sampling to the decision gradient norm of KL"): _LEADING,
+    ("thm-3.2", "k1 in the reward, full returns (Theorem 3.2's placement): grad KL(P || P_ref), fixed logits, every T"): _LEADING_T,
+    ("thm-3.2", "fixed logits: share of the decision gradient norm due to the future-KL"): (CF + "test_future_kl_is_the_whole_decision_gradient_when_decisions_match_the_reference", AUTOGRAD),
+    ("thm-3.2-practised", "k2 as a token-sum loss = the 'partial' gradient"): (OBJ + "test_kl_placements_against_theory", AUTOGRAD),
+    ("thm-3.2-practised", "k1 as a loss: expected per-token gradient"): (OBJ + "test_known_kl_estimator_gradients", AUTOGRAD),
+    ("thm-3.2-practised", "k3 loss (verl low_var_kl), fixed-"): _LEADING,
+    ("thm-3.2-practised", "k2 loss (= the k1+ / k3+ gradients), fixed-"): _LEADING,
+    ("thm-3.2-practised", "k3 as a per-token loss"): _LEADING_T,
+    ("thm-3.2-practised", "k2 as a per-token loss"): _LEADING_T,
+    ("def-3.1", "k1 in the reward, full returns"): _HAND_LEAD,
+    ("def-3.1", "k2 as a per-token loss"): _HAND_LEAD,
+    ("def-3.1", "k3 as a per-token loss"): _HAND_LEAD,
+    ("def-3.1", "SFT on one reflection demonstration"): _HAND_LEAD,
+    ("def-3.1", "DFT on one reflection demonstration"): _HAND_LEAD,
+    ("appD-sft-dft", "decision share of the per-token credit"): (FLED + "test_sft_dft_decision_share_hand_values", HAND),
+    ("appD-sft-dft", "SFT token-mean per-token weight = -1/n"): (OBJ + "test_dr_grpo_length_bias_weights", HAND),
+    ("appD-sft-dft", "SFT on a reflection demonstration (W attempt, RESAMPLE, C attempt, STOP), fixed-"): _LEADING,
+    ("appD-sft-dft", "DFT on the same demonstration, fixed-"): _LEADING,
+    ("appD-sft-dft", "SFT on one reflection demonstration (App. D.2), fixed logits, every T"): _LEADING_T,
+    ("appD-sft-dft", "DFT on one reflection demonstration (App. D.4), fixed logits, every T"): _LEADING_T,
+    ("sec4-empirical", "CPU preset"): (REP + "test_smoke_preset_end_to_end", RECORD),
+    # the per-run rows re-read from results.json (whose own figures are checked under RESULTS)
+    ("sec4-empirical", "SFT-reflect -> RL per digit count"): _EMPIRICAL,
+    ("sec4-empirical", "§4.2 assumes every attempt has accuracy p_s"): _EMPIRICAL,
+    ("sec4-empirical", "SFT-reflect's headroom for decisions, pass@T"): _EMPIRICAL,
+    ("sec4-empirical", "finite-budget predictions vs observed accuracy"): _EMPIRICAL,
+}
+
+_METRICS = (FREP + "test_metrics_equal_hand_counts_and_enumerated_predictions", HAND)
+_CI = (FREP + "test_bootstrap_ci_recomputed_replicate_by_replicate", ENUMERATION)
+_DIFF = (FREP + "test_paired_difference_recomputed_replicate_by_replicate", ENUMERATION)
+_GAIN = (FREP + "test_gain_split_equals_the_shapley_subset_formula", ENUMERATION)
+_TABLE = (FREP + "test_results_table_cells_are_the_metric_and_its_interval", IDENTITY)
+_SMOKE = (REP + "test_smoke_preset_end_to_end", RECORD)
+_METRIC_KEYS = ("accuracy", "p_s", "p_dC", "p_dW", "p_retry", "pass_at_T", "predicted_T", "predicted_inf",
+                "predicted_T_retry")
+_COLUMNS = ("model", "n", "split", "accuracy", "p_s", "p_dC", "p_dW", "p_retry", "pass@T", "predicted (T)",
+            "predicted (T->oo)", "predicted (T, p_retry)")
+
+RESULTS: dict[str, tuple[str, str]] = {
+    **{f"models.*.*.metrics.{k}": _METRICS for k in _METRIC_KEYS},
+    **{f"models.*.*.ci.{k}[]": _CI for k in _METRIC_KEYS},
+    **{f"diffs.*.{k}[]": _DIFF for k in _METRIC_KEYS},
+    **{f"gains.*.{k}": _GAIN for k in ("total", "p_s", "p_dC", "p_dW", "sampling", "decision")},
+    **{f"gains_retry.*.{k}": _GAIN for k in ("total", "p_s", "p_retry", "p_dC", "p_dW", "sampling", "decision")},
+    **{f"table[].{c}": _TABLE for c in _COLUMNS},
+    # the per-stage attribution recorded during training: the probe's own figures (tests/test_figures_probe.py)
+    **{f"attribution[].{k}": (FPRB + "test_probe_figures_equal_a_separate_forward", AUTOGRAD)
+       for k in ("sampling", "decision", "ratio", "cosine")},
+    **{f"attribution[].{k}": _SMOKE for k in ("phase", "step", "objective")},
+    **{f"rl_log[].{k}": _SMOKE for k in ("step", "n")},
+    "status": _SMOKE, "description": _SMOKE, "preset.*": _SMOKE, "preset.*[]": _SMOKE, "figures[]": _SMOKE,
+    "seconds.*": _SMOKE,
+}
+
+_PROBE = (FPRB + "test_probe_figures_equal_a_separate_forward", AUTOGRAD)
+_PROBE_TABLE = (FPRB + "test_probe_table_prints_the_attribution", IDENTITY)
+_PROBE_JSON = (FPRB + "test_probe_json_is_the_attribution_of_the_same_model", IDENTITY)
+_TOKENS = ("tests/test_probe.py::test_token_counts_per_stage", IDENTITY)
+
+PROBE: dict[str, tuple[str, str]] = {
+    **{f"objectives[].result.norms.{k}": _PROBE for k in ("sampling", "decision", "total")},
+    **{f"objectives[].result.{k}": _PROBE for k in ("ratio", "inner", "cosine")},
+    **{f"objectives[].result.groups.*.{k}": _PROBE for k in ("sampling", "decision")},
+    **{f"objectives[].result.tokens.{k}": _TOKENS for k in ("sampling", "decision")},
+    "objectives[].name": _PROBE_JSON, "objectives[].options.*": _PROBE_JSON, "objectives[].options.*[]": _PROBE_JSON,
+    "parameters": _PROBE_JSON,
+    **{k: _PROBE_JSON for k in ("model", "size", "dtype", "device", "batch", "attempt")},  # the arguments, echoed
+    **{f"table:{row}.{col}": _PROBE_TABLE for row in ("*", "all", "tokens") for col in ("sampling", "decision", "ratio")},
+    **{f"table:cross-term.{k}": _PROBE_TABLE for k in ("<g_s, g_d>", "cosine", "||g||")},
+}
+
+_CLAIM = ("tests/test_notebooks.py::test_every_claim_has_an_anchored_section", RECORD)  # shows the ledger's rows
+_NB_RUN = ("tests/test_notebooks.py::test_notebooks_execute_cleanly", RECORD)
+
+NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
+    ("01_factorisation", "show_expr('\\\\log P(\\\\tau)', lemma['log_P'])"): (TRJ + "test_lemma_3_1_residual_is_zero", SYMBOLIC),
+    ("01_factorisation", "show_expr('\\\\mathrm{residual}', lemma['residual'])"): (TRJ + "test_lemma_3_1_residual_is_zero", SYMBOLIC),
+    ("01_factorisation", "show_expr('\\\\log P_T', log_factorised(T_sym))"): (CF + "test_lemma_3_1_and_corollary_3_1_for_every_T", SYMBOLIC),
+    ("01_factorisation", "(lemma_3_1_induction(), corollary_3_1_general())"): (CF + "test_lemma_3_1_and_corollary_3_1_for_every_T", SYMBOLIC),
+    ("01_factorisation", "show_expr('\\\\sum_\\\\tau P(\\\\tau) - 1', X.toy_model(3, (1, 1, 1)).total_probability() - 1, simplify=True)"): (TOY + "test_probabilities_sum_to_one_and_J_two_ways", ENUMERATION),
+    ("01_factorisation", "show_claim('lemma-3.1')"): _CLAIM,
+    ("01_factorisation", "show_terms(corollary_3_1(episode, parameterisation('shared', m=1)))"): (TRJ + "test_corollary_split_and_norm_identity", SYMBOLIC),
+    ("01_factorisation", "show_claim('cor-3.1')"): _CLAIM,
+    ("01_factorisation", "show_expr('E[g_{sampling} g_{decision}^T]', m.expected_score_product('sampling', 'decision'))"): (TOY + "test_fisher_cross_block_vanishes_hessian_cross_block_does_not", SYMBOLIC),
+    ("01_factorisation", "show_terms(m.hessian_cross_terms(m.J_backward, 'Corollary 3.1'), simplify=True)"): (TOY + "test_fisher_cross_block_vanishes_hessian_cross_block_does_not", SYMBOLIC),
+    ("01_factorisation", "show_claim('cross-terms')"): _CLAIM,
+    ("02_surrogate", "show_terms(S.expected_stage_gradient(m, 'seq-mean-token-sum'), simplify=True)"): (OBJ + "test_practised_surrogate_equals_symbolic", AUTOGRAD),
+    ("02_surrogate", "show_expr('Q_d / Q_{sample}', S.discounted_q_ratio(L_k, gamma))"): (FLED + "test_discounted_q_ratio_hand_value", HAND),
+    ("02_surrogate", "show_claim('thm-3.1')"): _CLAIM,
+    ("02_surrogate", "show_claim('thm-3.1-norms')"): _CLAIM,
+    ("02_surrogate", "show_claim('thm-3.1-practised')"): _CLAIM,
+    ("03_kl", "show_expr('\\\\mathrm{KL}(P_\\\\theta \\\\| P_{ref})', m.kl_sequence)"): (TOY + "test_chain_rule_kl_equals_definition", ENUMERATION),
+    ("03_kl", "show_terms(K.kl_exact_terms(m))"): (OBJ + "test_kl_placements_against_theory", AUTOGRAD),
+    ("03_kl", "show_terms(K.future_kl_cross_term(m))"): (CF + "test_future_kl_is_the_whole_decision_gradient_when_decisions_match_the_reference", AUTOGRAD),
+    ("03_kl", "show_expr('E[N]', c.expected_attempts)"): (CF + "test_closed_form_equals_enumeration", ENUMERATION),
+    ("03_kl", "show_expr('\\\\mathrm{KL}_T', c.kl_sequence)"): (CF + "test_closed_form_kl_equals_token_level_definition", ENUMERATION),
+    ("03_kl", "show_claim('thm-3.2')"): _CLAIM,
+    ("03_kl", "show_terms(K.kl_partial_terms(m))"): (OBJ + "test_kl_placements_against_theory", AUTOGRAD),
+    ("03_kl", "show_claim('thm-3.2-practised')"): _CLAIM,
+    ("03_kl", "show_scaling_table()"): _HAND_LEAD,
+    ("03_kl", "show_claim('def-3.1')"): _CLAIM,
+    ("04_sft_dft", "show_expr('\\\\mathrm{share}_d', F.stage_share(2 * L, 2))"): (FLED + "test_sft_dft_decision_share_hand_values", HAND),
+    ("04_sft_dft", "show_claim('appD-sft-dft')"): _CLAIM,
+    ("05_toy_model", "show_expr('J', m.J_backward)"): (TOY + "test_probabilities_sum_to_one_and_J_two_ways", ENUMERATION),
+    ("05_toy_model", "show_expr('J_{enumerated} - J_{backward}', m.J_enumerated - m.J_backward, simplify=True)"): (TOY + "test_probabilities_sum_to_one_and_J_two_ways", ENUMERATION),
+    ("05_toy_model", "show_expr('E[\\\\#\\\\mathrm{attempts}]', m.expected_attempts)"): (CF + "test_closed_form_equals_enumeration", ENUMERATION),
+    ("05_toy_model", "FIG1_SETTINGS"): _NB_RUN,
+    ("05_toy_model", "show_claim('appC-toy')"): _CLAIM,
+    ("06_calibration", "show_expr('\\\\mathrm{acc}_\\\\infty', C_.predicted_accuracy())"): (CAL + "test_limit_is_the_paper_formula", SYMBOLIC),
+    ("06_calibration", "show_expr('\\\\mathrm{acc}_T', C_.predicted_accuracy_budget())"): (CAL + "test_finite_budget_formula_is_the_toy_model", SYMBOLIC),
+    ("06_calibration", "show_expr('\\\\lim_{T\\\\to\\\\infty} \\\\mathrm{acc}_T', C_.budget_limit())"): (CAL + "test_limit_is_the_paper_formula", SYMBOLIC),
+    ("06_calibration", "show_expr('\\\\mathrm{acc}_T - \\\\mathrm{acc}_\\\\infty', C_.budget_gap())"): (CF + "test_budget_gap_closed_form", SYMBOLIC),
+    ("06_calibration", "show_expr('\\\\mathrm{acc}_3(p_s, p_r)', C_.predicted_accuracy_retry(3))"): (CAL + "test_retry_formula_is_the_enumerated_process", ENUMERATION),
+    ("06_calibration", "show_expr('\\\\mathrm{acc}_3(p_s, p_s) - \\\\mathrm{acc}_3', C_.predicted_accuracy_retry(3, C_.p_s, C_.p_s) - C_.predicted_accuracy_budget(3), simplify=True)"): (CAL + "test_retry_formula_reduces_to_the_budget_formula", SYMBOLIC),
+    ("06_calibration", "show_claim('calibration-4.2')"): _CLAIM,
+    ("07_reproduction", "{name: p.description for name, p in PRESETS.items()}"): _NB_RUN,
+    ("07_reproduction", "show_reproduction()"): _TABLE,
+    ("07_reproduction", "show_expr('\\\\mathrm{acc}_T', predicted_accuracy_budget())"): (CAL + "test_finite_budget_formula_is_the_toy_model", SYMBOLIC),
+    ("07_reproduction", "show_expr('\\\\mathrm{acc}_3(p_s, p_r)', predicted_accuracy_retry(3))"): (CAL + "test_retry_formula_is_the_enumerated_process", ENUMERATION),
+    ("07_reproduction", "show_claim('sec4-empirical')"): _CLAIM,
+}
+
+GAPS: dict = {
+    ("cross-terms", "shared theta: cross-term <g_sampling, g_decision> and cosine"):
+        "the printed <g_s,g_d> and cosine at the claim's theta are not recomputed by a test",
+    ("cross-terms", "40 random shared parameterisations"):
+        "the cosine distribution over random parameterisations is not recomputed by a test",
+    ("appC-toy", "L=1, w=0.05: KL ratio"): "numerics/figure1.py (toy training run) has no test",
+    ("appC-toy", "L=1, w=0.5: KL ratio"): "numerics/figure1.py (toy training run) has no test",
+    ("appC-toy", "L=8, w=0.05: KL ratio"): "numerics/figure1.py (toy training run) has no test",
+    ("appC-toy", "L=8, w=0.5: KL ratio"): "numerics/figure1.py (toy training run) has no test",
+    ("appC-toy", "L=1, T=4, 150 steps; sweep"): "numerics/figure1.sweep has no test",
+    ("appC-toy", "training gradients (autograd) vs theory/ at one state"): "numerics/figure1 training gradients: no test",
+    ("thm-3.1", "per-trajectory coefficient of sum grad log pi_sample"): "no test recomputes the coefficients",
+    ("thm-3.1", "E[A g_stage] = dJ/dtheta_stage at theta="): "no test at the claim's theta",
+    ("thm-3.1-practised", "sampling:decision ratio and direction vs grad J"): "no test recomputes the ratios / cosines",
+    ("thm-3.2", "fixed logits: length at which the ratio reaches half its limit"): "L_half not recomputed by a test",
+    ("appD-sft-dft", "SFT - PG(1/pi reward)"): "theory.sft.implicit_reward_identities has no test",
+    ("appD-sft-dft", "DFT - PG(unit reward)"): "theory.sft.implicit_reward_identities has no test",
+    ("04_sft_dft", "show_terms(F.implicit_reward_identities(3))"): "theory.sft.implicit_reward_identities has no test",
+    ("05_toy_model", "figure1()"): "numerics/figure1.py (toy training run) has no test",
+    ("03_kl", "ratio_vs_length()"): "the figure's curves are not compared with the scaling table by a test",
+    ("06_calibration", "C_.prediction_bias()"): "theory.calibration.prediction_bias has no test",
+    ("06_calibration", "calibration()"): "the figure's curves are not recomputed by a test",
+    "final_losses.*": "the training losses are recorded, not recomputed",
+    "rl_log[].reward": "the RL log is recorded, not recomputed",
+    "rl_log[].pg": "the RL log is recorded, not recomputed",
+    "rl_log[].kl": "the RL log is recorded, not recomputed",
+}

@@ -1,0 +1,219 @@
+"""The reproduction's printed figures (reports/reproduce/*/results.json and its table) against independent
+computations: hand-counted rates on a hand-made batch, the §4.2 process enumerated attempt by attempt in exact
+fractions, the bootstrap recomputed replicate by replicate, Shapley values from the subset formula.
+
+Every point is asymmetric (p_dC != p_dW, p_s != 1/2, p_retry != p_s) so that a swapped argument or a dropped term
+shows.  Inventory: tests/figure_inventory.py."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import types
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from numerics import multiply as M
+from numerics import reproduce
+
+STOP, RESAMPLE = M.STOP, M.RESAMPLE
+T = 3
+
+# A hand-made batch, budget T = 3 (C: correct attempt, W: wrong; the decision follows each attempt but the T-th).
+EPISODES = [
+    ([True], [STOP]),                                # C STOP
+    ([False, True], [RESAMPLE, STOP]),               # W RESAMPLE C STOP
+    ([False], [STOP]),                               # W STOP
+    ([False, False, True], [RESAMPLE, RESAMPLE]),    # W RESAMPLE W RESAMPLE C (capped: no third decision)
+    ([True, False], [RESAMPLE, STOP]),               # C RESAMPLE W STOP
+    ([False, False, False], [RESAMPLE, RESAMPLE]),   # W RESAMPLE W RESAMPLE W (capped)
+    ([True], [STOP]),                                # C STOP
+]
+FRESH_CORRECT = [3, 1, 0, 2, 0, 1, 2]  # correct answers among T fresh first attempts per prompt
+# Hand-counted from the comments above:
+HAND = dict(accuracy=Fraction(4, 7),   # final attempt correct: episodes 1, 2, 4, 7
+            p_s=Fraction(3, 7),        # first attempt correct: 1, 5, 7
+            p_dC=Fraction(3, 4),       # decisions after a correct attempt: STOP, STOP, RESAMPLE, STOP
+            p_dW=Fraction(5, 7),       # after a wrong one: RESAMPLE, STOP, RESAMPLE x2, STOP, RESAMPLE x2
+            p_retry=Fraction(2, 6),    # attempts after the first: C | W C | W | W W -> 2 of 6
+            pass_at_T=Fraction(5, 7))  # prompts with a correct fresh attempt: all but 3 and 5
+
+
+def _stats(episodes, fresh):
+    st = reproduce.episode_stats(types.SimpleNamespace(correct=[c for c, _ in episodes],
+                                                       decisions=[d for _, d in episodes]))
+    st[:, 8], st[:, 9] = fresh, T
+    return st
+
+
+def _accuracy_enumerated(T, p_s, p_dC, p_dW, p_retry=None):
+    """P(the last attempt is correct) by walking the §4.2 process attempt by attempt (the first attempt correct with
+    p_s, later ones with p_retry, default p_s; STOP after a correct attempt with p_dC, RESAMPLE after a wrong one
+    with p_dW; the T-th attempt is kept).  Exact in Fractions."""
+    p_retry = p_s if p_retry is None else p_retry
+
+    def from_attempt(k):  # accuracy given attempt k (1-based) is about to be made
+        p = p_s if k == 1 else p_retry
+        if k == T:
+            return p
+        rest = from_attempt(k + 1)
+        return p * (p_dC * 1 + (1 - p_dC) * rest) + (1 - p) * ((1 - p_dW) * 0 + p_dW * rest)
+
+    return from_attempt(1)
+
+
+def _accuracy_unlimited(p_s, p_dC, p_dW):
+    """T -> oo (hand derivation): the episode ends at its first STOP, which follows a correct attempt with
+    probability p_s p_dC and a wrong one with (1 - p_s)(1 - p_dW); the accuracy is the first share."""
+    return p_s * p_dC / (p_s * p_dC + (1 - p_s) * (1 - p_dW))
+
+
+def _expected_metrics(h):
+    return dict(h, predicted_T=_accuracy_enumerated(T, h["p_s"], h["p_dC"], h["p_dW"]),
+                predicted_inf=_accuracy_unlimited(h["p_s"], h["p_dC"], h["p_dW"]),
+                predicted_T_retry=_accuracy_enumerated(T, h["p_s"], h["p_dC"], h["p_dW"], h["p_retry"]))
+
+
+def test_metrics_equal_hand_counts_and_enumerated_predictions():
+    """Every metric column on the hand-made batch: the rates against hand counts, the three predictions against
+    the §4.2 process enumerated at the hand-counted rates (and the unlimited one against its hand formula)."""
+    got = reproduce.metrics(_stats(EPISODES, FRESH_CORRECT), T)
+    want = _expected_metrics(HAND)
+    assert set(got) == set(want) == set(reproduce.METRIC_KEYS)
+    for k in reproduce.METRIC_KEYS:
+        assert got[k] == pytest.approx(float(want[k]), rel=1e-12, abs=1e-15), k
+    # the three predictions differ from each other and from the observed accuracy here: a swap shows
+    assert len({round(float(want[k]), 9) for k in ("predicted_T", "predicted_inf", "predicted_T_retry",
+                                                    "accuracy")}) == 4
+
+
+def test_predicted_T_retry_without_a_retry_is_defined():
+    """No retry made (every decision STOP: p_retry undefined, nan): the retry prediction is evaluated at
+    p_retry = p_s, where it carries no weight, and equals the one-accuracy prediction (2 of 5 first attempts
+    correct) instead of being nan."""
+    episodes = [([True], [STOP]), ([False], [STOP]), ([True], [STOP]), ([False], [STOP]), ([False], [STOP])]
+    got = reproduce.metrics(_stats(episodes, [1, 0, 2, 0, 0]), T)
+    assert math.isnan(got["p_retry"]) and (got["p_s"], got["p_dC"], got["p_dW"]) == (0.4, 1.0, 0.0)
+    assert got["predicted_T_retry"] == pytest.approx(0.4, rel=1e-12)
+    assert got["predicted_T"] == pytest.approx(0.4, rel=1e-12)
+
+
+def _replicate_metrics(stats, T):
+    """The metrics of one bootstrap replicate, recomputed from the stat columns by their definitions."""
+    s = stats.sum(0)
+    ratio = lambda a, b: a / b if b else math.nan  # noqa: E731
+    m = dict(accuracy=s[1] / len(stats), p_s=s[0] / len(stats), p_dC=ratio(s[3], s[2]), p_dW=ratio(s[5], s[4]),
+             p_retry=ratio(s[7], s[6]), pass_at_T=float(np.mean(stats[:, 8] > 0)))
+    if any(math.isnan(m[k]) for k in ("p_dC", "p_dW")):
+        m.update(predicted_T=math.nan, predicted_inf=math.nan, predicted_T_retry=math.nan)
+        return m
+    pr = m["p_s"] if math.isnan(m["p_retry"]) else m["p_retry"]
+    m.update(predicted_T=_accuracy_enumerated(T, m["p_s"], m["p_dC"], m["p_dW"]),
+             predicted_inf=_accuracy_unlimited(m["p_s"], m["p_dC"], m["p_dW"]),
+             predicted_T_retry=_accuracy_enumerated(T, m["p_s"], m["p_dC"], m["p_dW"], pr))
+    return m
+
+
+def _bigger_batch(seed, flip):
+    """60 prompts: the hand-made batch repeated with a seeded shuffle and, for ``flip``, some outcomes changed."""
+    rng = np.random.default_rng(seed)
+    eps = [EPISODES[i] for i in rng.integers(0, len(EPISODES), 60)]
+    fresh = rng.integers(0, T + 1, 60)
+    if flip:
+        eps = [([True], [STOP]) if i % 5 == 0 else e for i, e in enumerate(eps)]
+    return _stats(eps, fresh)
+
+
+def test_bootstrap_ci_recomputed_replicate_by_replicate():
+    """Percentile bootstrap at level 0.9: the same resampled prompt indices (default_rng(seed).integers), each
+    replicate's metrics recomputed by their definitions, then the 5th and 95th percentiles."""
+    st, reps, seed, level = _bigger_batch(0, False), 40, 11, 0.9
+    got = reproduce.bootstrap_ci(st, T, reps, seed, level)
+    idx = np.random.default_rng(seed).integers(0, len(st), size=(reps, len(st)))
+    per = [_replicate_metrics(st[i], T) for i in idx]
+    for k in reproduce.METRIC_KEYS:
+        vals = np.array([float(p[k]) for p in per])
+        lo, hi = np.nanpercentile(vals, [5, 95])
+        assert got[k] == pytest.approx((lo, hi), rel=1e-10, abs=1e-15), k
+        assert lo < hi or k == "pass_at_T", k  # a real interval: a wrong level or a constant would show
+
+
+def test_paired_difference_recomputed_replicate_by_replicate():
+    """RL minus SFT-reflect (b - a), the same resampled prompts for both models, at level 0.9."""
+    a, b, reps, seed, level = _bigger_batch(1, False), _bigger_batch(1, True), 40, 5, 0.9
+    got = reproduce.paired_difference(a, b, T, reps, seed, level)
+    idx = np.random.default_rng(seed).integers(0, len(a), size=(reps, len(a)))
+    ma, mb = _replicate_metrics(a, T), _replicate_metrics(b, T)
+    for k in reproduce.METRIC_KEYS:
+        diffs = np.array([float(_replicate_metrics(b[i], T)[k]) - float(_replicate_metrics(a[i], T)[k])
+                          for i in idx])
+        lo, hi = np.nanpercentile(diffs, [5, 95])
+        assert got[k] == pytest.approx((float(mb[k]) - float(ma[k]), lo, hi), rel=1e-10, abs=1e-15), k
+    assert got["accuracy"][0] > 0  # b is the better batch: the sign says which way the difference runs
+
+
+def test_diff_level_is_bonferroni_over_the_in_distribution_digit_counts():
+    """Hand value: 3 in-distribution digit counts at alpha 0.05 -> 1 - 0.05/3 = 0.98333 (the ledger's 98.3%)."""
+    preset = reproduce.PRESETS["cpu"]
+    assert len(preset.id_digits) == 3
+    assert reproduce.diff_level(preset) == pytest.approx(0.9833333333333333, rel=1e-15)
+    assert reproduce.diff_level(preset, alpha=0.1) == pytest.approx(1 - 0.1 / 3, rel=1e-15)
+
+
+def _shapley(value, players):
+    """phi_i = sum over coalitions S not holding i of |S|! (n - |S| - 1)! / n! (v(S + i) - v(S))."""
+    n = len(players)
+    phi = {}
+    for i in players:
+        others = [p for p in players if p != i]
+        phi[i] = sum(Fraction(math.factorial(r) * math.factorial(n - r - 1), math.factorial(n))
+                     * (value(set(S) | {i}) - value(set(S)))
+                     for r in range(n) for S in itertools.combinations(others, r))
+    return phi
+
+
+SFT = dict(p_s=Fraction(3, 10), p_retry=Fraction(1, 20), p_dC=Fraction(3, 5), p_dW=Fraction(2, 5))
+RL = dict(p_s=Fraction(7, 20), p_retry=Fraction(1, 5), p_dC=Fraction(19, 20), p_dW=Fraction(3, 10))
+
+
+@pytest.mark.parametrize("players", [reproduce.PLAYERS, reproduce.RETRY_PLAYERS], ids=["sec4.2", "retry"])
+def test_gain_split_equals_the_shapley_subset_formula(players):
+    """Each probability's share of the predicted SFT-reflect -> RL change, the total and the sampling / decision
+    sums, against the subset formula with the accuracy enumerated attempt by attempt (exact fractions)."""
+    retry = "p_retry" in players
+
+    def value(switched):
+        m = {k: (RL if k in switched else SFT)[k] for k in players}
+        return _accuracy_enumerated(T, m["p_s"], m["p_dC"], m["p_dW"], m["p_retry"] if retry else None)
+
+    phi = _shapley(value, players)
+    got = reproduce.gain_decomposition({k: float(v) for k, v in SFT.items()},
+                                       {k: float(v) for k, v in RL.items()}, T, players)
+    want = dict(phi, total=value(set(players)) - value(set()),
+                sampling=phi["p_s"] + (phi["p_retry"] if retry else 0), decision=phi["p_dC"] + phi["p_dW"])
+    assert set(got) == set(want)
+    for k, v in want.items():
+        assert got[k] == pytest.approx(float(v), rel=1e-10, abs=1e-15), k
+    assert len({round(float(phi[k]), 9) for k in players}) == len(players)  # distinct shares: a swap shows
+
+
+def test_results_table_cells_are_the_metric_and_its_interval():
+    """Each column of the results table shows its own metric with its own interval (distinct values per column,
+    so a swapped column shows), and the split follows the preset's OOD digit counts."""
+    keys = reproduce.METRIC_KEYS
+    m = {k: 0.101 + 0.1 * i for i, k in enumerate(keys)}
+    ci = {k: (m[k] - 0.011 * (i + 1), m[k] + 0.007 * (i + 1)) for i, k in enumerate(keys)}
+    res = types.SimpleNamespace(preset=dict(ood_digits=[4]), models={"rl": {2: dict(metrics=m, ci=ci),
+                                                                           4: dict(metrics=m, ci=ci)}})
+    rows = reproduce.results_table(res)
+    column = {"accuracy": "accuracy", "p_s": "p_s", "p_dC": "p_dC", "p_dW": "p_dW", "p_retry": "p_retry",
+              "pass@T": "pass_at_T", "predicted (T)": "predicted_T", "predicted (T->oo)": "predicted_inf",
+              "predicted (T, p_retry)": "predicted_T_retry"}
+    assert [(r["model"], r["n"], r["split"]) for r in rows] == [("rl", 2, "ID"), ("rl", 4, "OOD")]
+    assert set(rows[0]) == {"model", "n", "split", *column}
+    for col, k in column.items():
+        est, lo, hi = (float(x) for x in re.fullmatch(r"(\S+) \[(\S+), (\S+)\]", rows[0][col]).groups())
+        assert (est, lo, hi) == pytest.approx((m[k], *ci[k]), abs=5e-4), col
