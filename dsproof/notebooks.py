@@ -70,8 +70,10 @@ def execute(path: Path, timeout: int = TIMEOUT_S):
         # IPC transport (unix sockets in a temporary folder): over TCP, ipykernel 7 logs "Kernel is running over
         # TCP without encryption" to the terminal at every kernel start
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        # cleanup_kc: nbclient shuts down only kernels it created itself; this one (our km) would otherwise outlive
+        # the run, and when dsproof exits each orphan prints "Parent appears to have exited" to the terminal
         NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", record_timing=False,
-                       resources={"metadata": {"path": str(ROOT)}}).execute()
+                       resources={"metadata": {"path": str(ROOT)}}).execute(cleanup_kc=True)
     return strip_run_metadata(nb)
 
 

@@ -129,3 +129,19 @@ def test_equations_render_offline(rendered_notebooks):
     kept = "`$x$` and $\\left[\\begin{matrix}1\\end{matrix}\\right]$"
     assert notebooks._inline_math(kept) == kept
     assert notebooks._inline_math("a $p_s$ b").startswith('a <img alt="$p_s$"')
+
+
+def test_no_kernel_outlives_its_notebook(tmp_path):
+    """A kernel left running when `dsproof report` exits prints "Parent appears to have exited" to the terminal a
+    second later: executing a notebook must shut its kernel down.  A child process executes one; its stderr pipe
+    stays open (and is read) until every process holding it, an orphaned kernel included, has gone."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "01_probe.py"
+    src.write_text("# %%\nprint(1 + 1)\n")
+    code = f"from pathlib import Path\nfrom dsproof import notebooks\nnotebooks.execute(Path({str(src)!r}))\n"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=notebooks.ROOT)
+    assert run.returncode == 0, run.stderr[-500:]
+    assert run.stderr.strip() == "", f"printed after the notebook ran: {run.stderr[-300:]}"
