@@ -32,7 +32,7 @@ def show_claim(claim_id: str) -> ledger.Entry:
     if claim_id not in claims:
         raise KeyError(f"unknown claim id {claim_id!r}; known: {list(claims)}")
     e = ledger.run_claim(claims[claim_id])
-    display(Markdown(ledger.entry_markdown(e, "###") + f"\n\n*status {e.status}*"))  # no timing: the executed
+    display(Markdown(ledger.entry_markdown(e, "###", html_table=True) + f"\n\n*status {e.status}*"))  # no timing: the executed
     # notebook is committed, and regenerating it must not change it unless a result does
     if e.status != "ok":
         raise RuntimeError(f"claim {claim_id} is {e.status}: {e.error or 'an evidence item disagreed'}")
@@ -41,6 +41,8 @@ def show_claim(claim_id: str) -> ledger.Entry:
 
 def show_reproduction() -> str | None:
     """Display the saved reproduction results the ledger reads (table and figures); returns the preset name."""
+    import matplotlib.pyplot as plt
+
     from . import reproduction
 
     found = reproduction.latest_results()
@@ -51,7 +53,9 @@ def show_reproduction() -> str | None:
     run = reproduction.load_run(reproduction.OUT / name / "results.json")
     display(Markdown((reproduction.OUT / name / "table.md").read_text()))
     for fn in reproduction.FIGURES.values():
-        display(fn(run))
+        fig = fn(run)
+        display(fig)
+        plt.close(fig)  # or the inline backend shows it a second time at the end of the cell
     return name
 
 
