@@ -131,7 +131,7 @@ MIN_BROKEN_GROUP = 60
 
 
 def _sum_breaks(tex: str) -> list[tuple[int, int]]:
-    """Where a line may break in ``tex``: before each binary ``+`` / ``-`` that lies outside every ``{...}`` group
+    r"""Where a line may break in ``tex``: before each binary ``+`` / ``-`` that lies outside every ``{...}`` group
     (so never inside a fraction, sub/superscript or function argument), at the top level or inside a
     ``\left(...\right)`` of at least MIN_BROKEN_GROUP characters.  Returns (position, number of \left delimiters
     open there)."""
@@ -142,7 +142,7 @@ def _sum_breaks(tex: str) -> list[tuple[int, int]]:
         if tok in ("\\left", "{"):
             stack.append((tok, m.start()))
         elif tok in ("\\right", "}"):
-            opener, start = stack.pop()
+            _, start = stack.pop()
             group_length[start] = m.end() - start
         elif (tok in "+-" and all(t == "\\left" for t, _ in stack) and prev == " " and tex[m.end():m.end() + 1] == " "
               and tex[:m.start()].rstrip()[-1:] not in ("", "=", ",", "(", "[", "+", "-")):
@@ -153,7 +153,7 @@ def _sum_breaks(tex: str) -> list[tuple[int, int]]:
 
 
 def split_lines(tex: str, max_width: float = MAX_EQUATION_WIDTH, fontsize: float = 13) -> list[str]:
-    """An equation too wide for the page as several lines of similar width, at most ``max_width`` pixels where the
+    r"""An equation too wide for the page as several lines of similar width, at most ``max_width`` pixels where the
     sums in it allow: broken before a ``+`` or ``-`` of a sum (:func:`_sum_breaks`), a line that ends inside
     ``\left(`` closed by ``\right.`` and the next one opened by ``\left.`` and indented.  Each line is drawable on
     its own.  A line's width is the sum of its pieces' widths (each measured once), slightly more than drawn."""
@@ -197,7 +197,7 @@ def _lines_html(tex: str, fontsize: float, max_width: float) -> str | None:
 
 
 def equation_html(latex: str, fontsize: float = 13, max_width: float = MAX_EQUATION_WIDTH) -> str | None:
-    """An equation output as HTML with the mathematics drawn offline: mathtext PNGs (:func:`latex_png`), a long
+    r"""An equation output as HTML with the mathematics drawn offline: mathtext PNGs (:func:`latex_png`), a long
     equation in lines (:func:`split_lines`), a sympy matrix as a bracketed grid of drawn entries (mathtext has no
     matrices).  The LaTeX source is the container's ``data-latex`` and each image's alt text.  None where some
     part cannot be drawn."""

@@ -112,6 +112,36 @@ def image_is_blank(path: Path, min_fraction: float = 0.005) -> bool:
     return 1 - counts.max() / len(px) < min_fraction
 
 
+def raw_tables(page: str) -> list[str]:
+    """The Markdown tables a renderer left as text in an HTML page: each paragraph that starts with '|' and holds a
+    '|---' rule or several '|'-separated cells (the first 80 characters of each)."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Paragraphs(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.open: list[list[str]] = []  # the text of each paragraph being read
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "p":
+                self.open.append([])
+
+        def handle_endtag(self, tag):
+            if tag == "p" and self.open:
+                text = "".join(self.open.pop()).strip()
+                if text.startswith("|") and ("|---" in text.replace(" ", "") or text.count("|") >= 4):
+                    found.append(text[:80])
+
+        def handle_data(self, data):
+            for words in self.open:
+                words.append(data)
+
+    Paragraphs().feed(page)
+    return found
+
+
 def load_reproduction(report_dir: Path) -> dict[str, dict]:
     """Results of ``dsproof reproduce`` presets found under ``report_dir/reproduce/<preset>/results.json``."""
     found = {}

@@ -4,6 +4,7 @@ kept in step with their sources, one anchored section per claim."""
 from __future__ import annotations
 
 import ast
+import re
 
 import nbformat
 import pytest
@@ -145,3 +146,68 @@ def test_no_kernel_outlives_its_notebook(tmp_path):
                          cwd=notebooks.ROOT)
     assert run.returncode == 0, run.stderr[-500:]
     assert run.stderr.strip() == "", f"printed after the notebook ran: {run.stderr[-300:]}"
+
+
+#: evidence cells that break a Markdown table in nbconvert (an escaped pipe in the text, a line break) or garble it
+AWKWARD_CELLS = ("|x| and p(a|b)", "KL(P \\| Q) with a backslash-pipe", "`|x|` in code", "two\nlines", "<b>not bold</b>")
+
+
+def _awkward_entry():
+    rows = [ledger.Evidence("numeric", text, f"figure {i}", "exact") for i, text in enumerate(AWKWARD_CELLS)]
+    return ledger.Entry(id="demo", paper_ref="Lemma 0", statement="s", assumptions=["a"], verdict="proved",
+                        summary="x", evidence=rows, status="ok")
+
+
+def test_claim_display_keeps_its_evidence_table_a_table():
+    """show_claim's display, rendered as the notebook pages render it (nbconvert's Markdown), is one table with a
+    row per evidence item and each cell's text intact, whatever the cells contain."""
+    import html
+
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    from dsproof import display, report
+
+    page = markdown2html_mistune(display.claim_markdown(_awkward_entry()))
+    assert page.count("<table") == 1 and page.count("<tr>") == 1 + len(AWKWARD_CELLS), page
+    assert not report.raw_tables(page)
+    cells = [html.unescape(c).replace("<br>", "\n") for c in re.findall(r"<td>(.*?)</td>", page, re.S)]
+    assert [c for c in cells if c in AWKWARD_CELLS] == list(AWKWARD_CELLS)
+
+
+def test_long_equations_break_into_lines_that_fit():
+    """A sum too wide for the page is drawn as lines no wider than the page, broken only before a + or - of a sum
+    (never inside a fraction, a function's argument or a short bracket), each drawable on its own, together the
+    whole equation."""
+    import sympy as sp
+
+    q, r = sp.symbols("q q_{ref}", positive=True)
+    p = sp.symbols("p_1:13", positive=True)
+    body = sum((-1) ** k * pk * (q - 1) * sp.log(1 + q + pk / (1 - r) + pk ** 2 / (1 - r) ** 2) + q * sp.log(pk / q) for k, pk in enumerate(p))
+    tex = r"\mathrm{dKL/dtheta\_s} = " + sp.latex(-q * (q - 1) * body)
+    short = "\\left(q - 1\\right)"
+    lines = notebooks.split_lines(tex)
+    assert notebooks._math_width(tex) > 3 * notebooks.MAX_EQUATION_WIDTH
+    assert len(lines) >= 3
+    assert all(notebooks._math_width(t) <= notebooks.MAX_EQUATION_WIDTH for t in lines)
+    assert all(notebooks.latex_png(t) is not None for t in lines)
+    for t in lines[1:]:
+        assert re.match(r"\\qquad (\\left\.)*[+-] ", t), t[:40]  # a continuation starts with the sum's sign
+    assert sum(t.count(short) for t in lines) == tex.count(short) > 10, "a short bracket was broken"
+    assert all(t.count("{") == t.count("}") for t in lines), "broken inside a {...} group"
+    joined = "".join(re.sub(r"^\\qquad |\\left\.|\\right\.", "", t) for t in lines)
+    assert joined.replace(" ", "") == tex.replace(" ", "")
+    narrow = r"x = a + b"
+    assert notebooks.split_lines(narrow) == [narrow]
+
+
+def test_matrices_are_drawn_as_a_grid():
+    """mathtext has no matrices: E[g_sampling g_decision^T] = 0 (3 x 3) is drawn as a bracketed table of drawn
+    entries after the drawn left-hand side; the LaTeX stays on the container."""
+    tex = r"$\displaystyle E[g_{sampling} g_{decision}^T] = \left[\begin{matrix}0 & 0 & 0\\0 & 0 & 0\\1 & \frac{a}{b} & 0\end{matrix}\right]$"
+    out = notebooks.equation_html(tex)
+    assert out is not None and out.count('<table class="matrix">') == 1
+    assert out.count("<tr>") == 3 and out.count("<td>") == 9
+    alts = re.findall(r'<img alt="([^"]*)"', out)
+    assert alts[0].startswith("E[g_{sampling}") and sorted(alts[1:]) == sorted(["0"] * 7 + ["1", r"\frac{a}{b}"])
+    assert 'data-latex="$\\displaystyle E[g_{sampling}' in out
+    assert notebooks.equation_html(r"$\notacommand{x}$") is None
