@@ -96,3 +96,61 @@ def test_report_renders_in_headless_chromium(built_report, tmp_path):
     img = mpimg.imread(shot)
     # the figures section is below the ledger table: some rows of the page carry many colours (plots)
     assert np.unique(np.round(img[..., :3].reshape(-1, 3), 2), axis=0).shape[0] > 50
+
+
+def _index_page(tmp_path=None) -> str:
+    """index.html rendered from the committed ledger and reproduction results (no figures drawn, no notebooks)."""
+    entries = ledger.load(ROOT / "reports" / "ledger.json")
+    reproduction = report.load_reproduction(ROOT / "reports")
+    figs = [("figure1", "figures/figure1.png", "a caption")]
+    env = {"dsproof code commit": "abc1234", "uncommitted code changes": "no", "torch": torch.__version__}
+    return report.render(entries, figs, {"01_factorisation": "notebooks/01_factorisation.html"}, reproduction, env,
+                         report.skipped_checks(entries, reproduction))
+
+
+def test_index_reads_as_a_document():
+    """Contents linking every section and claim; the arXiv link; the commit and dirty flag at the top; the
+    evidence columns defined; the claim details straight after the ledger, the reproduction (with its per-seed
+    tables) after them; a caption on every figure."""
+    import re
+
+    page = _index_page()
+    entries = ledger.load(ROOT / "reports" / "ledger.json")
+    toc = page[page.index('<nav class="toc">'):page.index("</nav>")]
+    for anchor, title in report.SECTIONS:
+        assert f'href="#{anchor}"' in toc and f'<h2 id="{anchor}">' in page, anchor
+    assert all(f'href="#{e.id}"' in toc for e in entries)
+    assert '<a href="https://arxiv.org/abs/2601.01580">' in page
+    top = page[:page.index('<nav class="toc">')]
+    assert "abc1234" in top and "uncommitted code changes: no" in top
+    assert "<b>consistent</b> says whether" in page
+    order = [page.index(f'<h2 id="{a}">') for a in ("ledger", "claims", "reproduction")]
+    assert order == sorted(order)
+    assert page.index(f'id="{entries[-1].id}"') < page.index('<h2 id="reproduction">') < page.index("<h3>Preset")
+    figures = re.findall(r"<figure>.*?</figure>", page, re.S)
+    assert len(figures) > 1 and all(re.search(r"<figcaption><b>[^<]+</b> \S", f) for f in figures), \
+        [f[:120] for f in figures if "<figcaption>" not in f]
+    assert not report.raw_tables(page)
+
+
+def test_metrics_figure_is_legible_at_page_width():
+    """The reproduction's metrics figure as saved (80 dpi) fits the report's 1100 px column without shrinking;
+    panels in rows, each with a title, the bottom row an x label, the left column a y label."""
+    from dsproof import reproduction
+
+    run = reproduction.load_run(ROOT / "reports" / "reproduce" / "cpu" / "results.json")
+    fig = reproduction.figure_metrics(run)
+    try:
+        width_px = fig.get_figwidth() * 80
+        axes = fig.axes
+        assert width_px <= 1100 and len(axes) == len(reproduction.METRIC_PANELS)
+        assert all(ax.get_title() for ax in axes)
+        rows = sorted({round(ax.get_position().y0, 3) for ax in axes})
+        assert len(rows) >= 2, "all panels in one row"
+        assert all(ax.get_position().width * width_px >= 250 for ax in axes), "panels narrower than 250 px"
+        assert all(ax.get_xlabel() for ax in axes if round(ax.get_position().y0, 3) == rows[0])
+        assert all(ax.get_ylabel() for ax in axes if ax.get_position().x0 < 0.15)
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
