@@ -108,7 +108,9 @@ def image_is_blank(path: Path, min_fraction: float = 0.005) -> bool:
 
     img = mpimg.imread(path)
     px = img.reshape(-1, img.shape[-1]) if img.ndim == 3 else img.reshape(-1, 1)
-    colours, counts = np.unique(np.round(px, 3), axis=0, return_counts=True)
+    levels = np.round(px * 255).astype(np.uint32)  # 8 bits per channel: one integer per colour, sorted in 1-D
+    packed = sum(levels[:, c] << np.uint32(8 * c) for c in range(levels.shape[1]))
+    _, counts = np.unique(packed, return_counts=True)
     return 1 - counts.max() / len(px) < min_fraction
 
 

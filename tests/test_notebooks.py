@@ -105,31 +105,51 @@ def test_every_claim_has_an_anchored_section():
 
 
 def test_equations_render_offline(rendered_notebooks):
-    """The HTML pages draw equation outputs as images (mathtext), with the LaTeX as alt text, and keep the LaTeX
-    source where mathtext cannot draw it; drawing is deterministic, so regenerated pages do not churn."""
+    """The HTML pages draw every equation output (mathtext images: long ones in lines, matrices as a grid), with the
+    LaTeX kept on the container, and the inline $...$ of the text (LaTeX as alt text); no line of an equation is
+    much wider than the page; drawing is deterministic, so regenerated pages do not churn."""
     import html
-    import re
 
     simple = r"$\displaystyle \log P(\tau) = \ell_{1}{\left(\theta_{1},\theta_{2} \right)} + \frac{p_s}{1 - b}$"
     img = notebooks.latex_png(simple)
     assert img is not None and img[0].startswith("iVBOR") and 50 < img[1] < 1000
     assert notebooks.latex_png(simple) == img
-    assert notebooks.latex_png(r"$\left[\begin{matrix}0\\1\end{matrix}\right]$") is None
+    assert notebooks.latex_png(r"$\left[\begin{matrix}0\\1\end{matrix}\right]$") is None  # hence equation_html
     for name, r in rendered_notebooks.items():
         page = r["html"].read_text()
-        drawable = [o["data"]["text/latex"] for c in r["notebook"].cells if c.cell_type == "code" for o in c.outputs
-                    if "text/latex" in o.get("data", {}) and notebooks.latex_png(o["data"]["text/latex"])]
-        assert drawable, f"{name}: no drawable equation"
+        equations = [o["data"]["text/latex"] for c in r["notebook"].cells if c.cell_type == "code" for o in c.outputs
+                     if "text/latex" in o.get("data", {})]
+        drawn = {html.unescape(t) for t in re.findall(r'<div class="eq" data-latex="([^"]*)"', page)}
+        missing = [tex[:60] for tex in equations if tex.strip() not in drawn]
+        assert not missing, f"{name}: equations not drawn: {missing}"
         inline = [m.group(0) for c in r["notebook"].cells if c.cell_type == "markdown"
                   for m in re.finditer(r"\$([^$\n]+)\$", re.sub(r"`[^`]*`", "", c.source))
                   if notebooks.latex_png(m.group(1))]
         alts = {html.unescape(a) for a in re.findall(r'<img alt="([^"]*)"', page)}
-        missing = [tex[:60] for tex in drawable + inline if tex not in alts]
-        assert not missing, f"{name}: equations not drawn: {missing}"
+        assert not [tex[:60] for tex in inline if tex not in alts], f"{name}: inline equations not drawn"
+        widths = [int(w) for w in re.findall(r'<img alt="[^"]*" width="(\d+)"', page)]
+        assert max(widths, default=0) < 1.3 * notebooks.MAX_EQUATION_WIDTH, f"{name}: an equation line {max(widths)} px"
     # markdown: code spans and what mathtext cannot draw are left alone
     kept = "`$x$` and $\\left[\\begin{matrix}1\\end{matrix}\\right]$"
     assert notebooks._inline_math(kept) == kept
     assert notebooks._inline_math("a $p_s$ b").startswith('a <img alt="$p_s$"')
+
+
+def test_notebook_pages_show_tables_and_each_figure_once(rendered_notebooks):
+    """Every claim shown in a notebook is an HTML evidence table on its page (none left as '| ... |' text), and 07
+    shows each reproduction figure once."""
+    from dsproof import report, reproduction
+
+    for name, r in rendered_notebooks.items():
+        page = r["html"].read_text()
+        shown = (notebooks.SOURCE_DIR / f"{name}.py").read_text().count('show_claim("')
+        assert page.count('<table class="evidence">') == shown > 0, name
+        assert not report.raw_tables(page), f"{name}: {report.raw_tables(page)[:2]}"
+    if reproduction.latest_results() is not None:
+        cell = next(c for c in rendered_notebooks["07_reproduction"]["notebook"].cells
+                    if c.cell_type == "code" and c.source.strip() == "show_reproduction()")
+        pngs = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(pngs) == len(reproduction.FIGURES)
 
 
 def test_no_kernel_outlives_its_notebook(tmp_path):
