@@ -127,8 +127,10 @@ def test_equations_render_offline(rendered_notebooks):
                   if notebooks.latex_png(m.group(1))]
         alts = {html.unescape(a) for a in re.findall(r'<img alt="([^"]*)"', page)}
         assert not [tex[:60] for tex in inline if tex not in alts], f"{name}: inline equations not drawn"
-        widths = [int(w) for w in re.findall(r'<img alt="[^"]*" width="(\d+)"', page)]
-        assert max(widths, default=0) < 1.3 * notebooks.MAX_EQUATION_WIDTH, f"{name}: an equation line {max(widths)} px"
+        widths = [int(w) for eq in re.findall(r'<div class="eq".*?</div>', page, re.S)
+                  for w in re.findall(r'<img [^>]*\bwidth="(\d+)"', eq)]
+        assert len(widths) >= len(equations), name
+        assert max(widths) < 1.3 * notebooks.MAX_EQUATION_WIDTH, f"{name}: an equation line {max(widths)} px wide"
     # markdown: code spans and what mathtext cannot draw are left alone
     kept = "`$x$` and $\\left[\\begin{matrix}1\\end{matrix}\\right]$"
     assert notebooks._inline_math(kept) == kept
