@@ -1,9 +1,10 @@
 """``dsproof report``: the reviewer's HTML page (reports/index.html), offline and self-contained apart from the
 PNG figures and notebook pages beside it.
 
-Sections: verdict summary, the claims ledger (verdict, assumptions, evidence, link to the notebook section of each
-claim), figures, the empirical reproduction (when its results exist), checks that were skipped here and why, and
-the environment (versions, device, commit).
+At the top: the paper's arXiv link, the commit the page was generated from and whether code had uncommitted changes,
+the verdict summary and the contents.  Sections (SECTIONS): the claims ledger, each claim in detail (verdict,
+assumptions, evidence table, link to its notebook section), figures, the empirical reproduction (when its results
+exist), checks that were skipped here and why, the notebooks, and the environment (versions, device, commit).
 """
 
 from __future__ import annotations
@@ -37,12 +38,9 @@ ARXIV = "https://arxiv.org/abs/2601.01580"
 SECTIONS = (("ledger", "Claims ledger"), ("claims", "Claims in detail"), ("figures", "Figures"),
             ("reproduction", "Empirical reproduction (§4, small scale)"), ("skipped", "Skipped here, and why"),
             ("notebooks", "Notebooks"), ("environment", "Environment"))
-#: what the evidence tables' columns mean
-CONSISTENT = ("In the evidence tables, <b>consistent</b> says whether a check agreed with its own independent "
-              "derivation (autograd, enumeration, a second derivation) within the stated tolerance: it says that "
-              "dsproof's computation is right, not that the paper's claim holds (the verdict says that). "
-              "<b>Scope</b> says how far a row reaches: a general proof, an induction, some instances, or a number at "
-              "a stated point.")
+#: what the evidence tables' columns mean (one home: ledger.EVIDENCE_COLUMNS, also the tables' hover text)
+CONSISTENT = "The columns of the evidence tables: " + "; ".join(
+    f"<b>{name}</b>: {html.escape(meaning)}" for name, meaning in ledger.EVIDENCE_COLUMNS) + "."
 
 
 def _e(x) -> str:

@@ -135,7 +135,7 @@ def test_index_reads_as_a_document():
     assert '<a href="https://arxiv.org/abs/2601.01580">' in page
     top = page[:page.index('<nav class="toc">')]
     assert "abc1234" in top and "uncommitted code changes: no" in top
-    assert "<b>consistent</b> says whether" in page
+    assert "<b>consistent</b>: whether the check agreed" in page
     order = [page.index(f'<h2 id="{a}">') for a in ("ledger", "claims", "reproduction")]
     assert order == sorted(order)
     assert page.index(f'id="{entries[-1].id}"') < page.index('<h2 id="reproduction">') < page.index("<h3>Preset")
