@@ -26,14 +26,20 @@ def show_terms(terms: list[Term], simplify: bool = False) -> None:
         show_expr(r"\mathrm{" + t.name.replace("_", r"\_").replace(" ", r"\ ") + "}", t.expr, simplify)
 
 
+def claim_markdown(e: ledger.Entry) -> str:
+    """A claim's ledger entry as a notebook shows it: the evidence table in HTML (Markdown tables in Jupyter and
+    nbconvert break on an escaped '|' or a line break in a cell), and no timing (the executed notebook is
+    committed, and regenerating it must not change it unless a result does)."""
+    return ledger.entry_markdown(e, "###", html_table=True) + f"\n\n*status {e.status}*"
+
+
 def show_claim(claim_id: str) -> ledger.Entry:
     """Run one registered claim's check (the same code as ``dsproof check``) and display its ledger entry."""
     claims = ledger.load_all()
     if claim_id not in claims:
         raise KeyError(f"unknown claim id {claim_id!r}; known: {list(claims)}")
     e = ledger.run_claim(claims[claim_id])
-    display(Markdown(ledger.entry_markdown(e, "###") + f"\n\n*status {e.status}*"))  # no timing: the executed
-    # notebook is committed, and regenerating it must not change it unless a result does
+    display(Markdown(claim_markdown(e)))
     if e.status != "ok":
         raise RuntimeError(f"claim {claim_id} is {e.status}: {e.error or 'an evidence item disagreed'}")
     return e
@@ -41,6 +47,8 @@ def show_claim(claim_id: str) -> ledger.Entry:
 
 def show_reproduction() -> str | None:
     """Display the saved reproduction results the ledger reads (table and figures); returns the preset name."""
+    import matplotlib.pyplot as plt
+
     from . import reproduction
 
     found = reproduction.latest_results()
@@ -51,7 +59,9 @@ def show_reproduction() -> str | None:
     run = reproduction.load_run(reproduction.OUT / name / "results.json")
     display(Markdown((reproduction.OUT / name / "table.md").read_text()))
     for fn in reproduction.FIGURES.values():
-        display(fn(run))
+        fig = fn(run)
+        display(fig)
+        plt.close(fig)  # or the inline backend shows it a second time at the end of the cell
     return name
 
 

@@ -161,17 +161,46 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
-def entry_markdown(e: Entry, heading: str = "##") -> str:
-    """One claim's ledger section: statement, verdict, assumptions, evidence table (the report, the notebooks and
-    ledger.md all use this)."""
+#: the evidence tables' columns and what each says (the HTML tables show it on hover over the header)
+EVIDENCE_COLUMNS = (
+    ("evidence", "how the row was checked: symbolic, autograd, enumeration, Monte Carlo, a counterexample, ..."),
+    ("scope", "how far the row reaches: a general proof, an induction, some instances, or a number at a stated point"),
+    ("what", "what was computed, and in which setting"), ("figure", "the result"),
+    ("tolerance", "what counts as agreement"),
+    ("consistent", "whether the check agreed with its own independent derivation within the tolerance: dsproof's "
+                   "computation is right. It does not say the paper's claim holds; the verdict does"))
+
+
+def evidence_html(e: Entry) -> str:
+    """The claim's evidence table as one HTML block with no blank line (Markdown passes it through as it is): the
+    cells are escaped, so no '|', backslash or line break in them can turn the table into a paragraph of text."""
+    import html
+
+    def cell(text) -> str:
+        return html.escape(str(text)).replace("\n", "<br>")
+
+    head = "".join(f'<th title="{cell(tip)}">{name}</th>' for name, tip in EVIDENCE_COLUMNS)
+    rows = ["<tr>" + "".join(f"<td>{cell(c)}</td>" for c in (ev.kind, ev.scope, ev.description, ev.figure,
+                                                            ev.tolerance))
+            + ("<td>yes</td>" if ev.passed else '<td><strong class="bad">NO</strong></td>') + "</tr>"
+            for ev in e.evidence]
+    return "\n".join(['<table class="evidence">', f"<tr>{head}</tr>", *rows, "</table>"])
+
+
+def entry_markdown(e: Entry, heading: str = "##", html_table: bool = False) -> str:
+    """One claim's ledger section: statement, verdict, assumptions, evidence table (the notebooks and ledger.md use
+    this).  ``html_table``: the evidence table as HTML (:func:`evidence_html`), for renderers whose Markdown tables
+    break on escaped pipes or line breaks (Jupyter, nbconvert); otherwise a Markdown table (ledger.md, GitHub)."""
     lines = [f"{heading} {e.id} — {e.paper_ref}", "", f"**Statement.** {e.statement}", "",
              f"**Verdict: {e.verdict}.** {e.summary}", ""]
     lines += card_lines(e) + ["**Assumptions.**"]
     lines += [f"- {a}" for a in e.assumptions]
-    lines += ["", "| evidence | scope | what | figure | tolerance | consistent |", "|---|---|---|---|---|---|"]
-    for ev in e.evidence:
-        lines.append(f"| {ev.kind} | {ev.scope} | {_cell(ev.description)} | {_cell(ev.figure)} | {_cell(ev.tolerance)} | "
-                     f"{'yes' if ev.passed else 'NO'} |")
+    if html_table:
+        lines += ["", evidence_html(e)]
+    else:
+        lines += ["", "| evidence | scope | what | figure | tolerance | consistent |", "|---|---|---|---|---|---|"]
+        lines += [f"| {ev.kind} | {ev.scope} | {_cell(ev.description)} | {_cell(ev.figure)} | {_cell(ev.tolerance)} | "
+                  f"{'yes' if ev.passed else 'NO'} |" for ev in e.evidence]
     if e.error:
         lines += ["", "```", e.error, "```"]
     return "\n".join(lines)

@@ -22,10 +22,17 @@ body {{ font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; 
 pre, code {{ background: #f6f8fa; }} pre {{ padding: .6em; overflow-x: auto; }}
 table {{ border-collapse: collapse; font-size: 90%; }} td, th {{ border: 1px solid #ccc; padding: 3px 6px; }}
 img {{ max-width: 100%; }} .jp-InputPrompt, .jp-OutputPrompt {{ display: none; }}
+.eq {{ display: flex; align-items: center; flex-wrap: wrap; overflow-x: auto; margin: .3em 0; }}
+.eq img {{ max-width: none; vertical-align: middle; }}
+table.matrix {{ border-collapse: separate; border-spacing: 10px 2px; margin: 0 .4em; border: 0 solid #333;
+  border-width: 0 2px; background: no-repeat linear-gradient(#333, #333) top left / 6px 2px,
+  no-repeat linear-gradient(#333, #333) bottom left / 6px 2px, no-repeat linear-gradient(#333, #333) top right / 6px 2px,
+  no-repeat linear-gradient(#333, #333) bottom right / 6px 2px; }}
+table.matrix td {{ border: none; padding: 0; text-align: center; }}
 </style></head><body>
 <p><a href="../index.html">&larr; dsproof report</a> &middot; source: <code>notebooks/{name}.py</code>
-(executed copy <code>notebooks/{name}.ipynb</code>). Equations are drawn offline by matplotlib's mathtext; what it
-cannot draw (matrices) is shown as LaTeX source.</p>
+(executed copy <code>notebooks/{name}.ipynb</code>). Equations are drawn offline by matplotlib's mathtext (long ones
+broken into lines, matrices as a grid of drawn entries); what it cannot draw is shown as LaTeX source.</p>
 {body}
 </body></html>
 """
@@ -70,8 +77,10 @@ def execute(path: Path, timeout: int = TIMEOUT_S):
         # IPC transport (unix sockets in a temporary folder): over TCP, ipykernel 7 logs "Kernel is running over
         # TCP without encryption" to the terminal at every kernel start
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        # cleanup_kc: nbclient shuts down only kernels it created itself; this one (our km) would otherwise outlive
+        # the run, and when dsproof exits each orphan prints "Parent appears to have exited" to the terminal
         NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", record_timing=False,
-                       resources={"metadata": {"path": str(ROOT)}}).execute()
+                       resources={"metadata": {"path": str(ROOT)}}).execute(cleanup_kc=True)
     return strip_run_metadata(nb)
 
 
@@ -95,6 +104,125 @@ def latex_png(latex: str, dpi: int = 200, fontsize: float = 13) -> tuple[str, in
         return None
     width = int.from_bytes(buf.getvalue()[16:20], "big")  # the PNG header's IHDR width
     return base64.b64encode(buf.getvalue()).decode("ascii"), width * 100 // dpi
+
+
+#: the widest equation line on a notebook page, in CSS pixels (the page's text column is about 950 px)
+MAX_EQUATION_WIDTH = 860
+#: a sympy matrix as LaTeX
+_MATRIX = re.compile(r"\\left\[\\begin\{matrix\}(.*?)\\end\{matrix\}\\right\]", re.S)
+#: one LaTeX token: a command (\name or \symbol), or one character
+_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.S)
+
+
+def _math_width(tex: str, fontsize: float = 13) -> float:
+    """Display width in CSS pixels of ``tex`` drawn by mathtext as :func:`latex_png` draws it (inf where mathtext
+    cannot parse it)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.mathtext import MathTextParser
+
+    try:
+        return MathTextParser("path").parse(f"${tex}$", dpi=100, prop=FontProperties(size=fontsize)).width
+    except ValueError:
+        return float("inf")
+
+
+#: a sum inside \left(...\right) shorter than this (LaTeX characters) is not broken: no line ends in "(q"
+MIN_BROKEN_GROUP = 60
+
+
+def _sum_breaks(tex: str) -> list[tuple[int, int]]:
+    r"""Where a line may break in ``tex``: before each binary ``+`` / ``-`` that lies outside every ``{...}`` group
+    (so never inside a fraction, sub/superscript or function argument), at the top level or inside a
+    ``\left(...\right)`` of at least MIN_BROKEN_GROUP characters.  Returns (position, number of \left delimiters
+    open there)."""
+    candidates, stack, prev = [], [], ""  # stack: (token, position) of the open { and \left
+    group_length = {}  # position of a \left -> length of its group
+    for m in _TOKEN.finditer(tex):
+        tok = m.group(0)
+        if tok in ("\\left", "{"):
+            stack.append((tok, m.start()))
+        elif tok in ("\\right", "}"):
+            _, start = stack.pop()
+            group_length[start] = m.end() - start
+        elif (tok in "+-" and all(t == "\\left" for t, _ in stack) and prev == " " and tex[m.end():m.end() + 1] == " "
+              and tex[:m.start()].rstrip()[-1:] not in ("", "=", ",", "(", "[", "+", "-")):
+            candidates.append((m.start(), len(stack), stack[-1][1] if stack else None))
+        prev = tok
+    return [(pos, depth) for pos, depth, group in candidates
+            if group is None or group_length.get(group, 0) >= MIN_BROKEN_GROUP]
+
+
+def split_lines(tex: str, max_width: float = MAX_EQUATION_WIDTH, fontsize: float = 13) -> list[str]:
+    r"""An equation too wide for the page as several lines of similar width, at most ``max_width`` pixels where the
+    sums in it allow: broken before a ``+`` or ``-`` of a sum (:func:`_sum_breaks`), a line that ends inside
+    ``\left(`` closed by ``\right.`` and the next one opened by ``\left.`` and indented.  Each line is drawable on
+    its own.  A line's width is the sum of its pieces' widths (each measured once), slightly more than drawn."""
+    import math
+
+    tex = tex.strip().strip("$").replace(r"\displaystyle", "").strip()
+    total = _math_width(tex, fontsize)
+    if total <= max_width or math.isinf(total):  # fits, or mathtext cannot draw it (latex_png says so)
+        return [tex]
+    target = min(max_width, 1.15 * total / math.ceil(total / max_width))  # similar widths: no stub line at the end
+    cuts = [(0, 0)] + _sum_breaks(tex) + [(len(tex), 0)]
+
+    def line(a: int, b: int, indent: bool = True) -> str:  # the text between cuts a and b, drawable on its own
+        (start, open_at_start), (end, open_at_end) = cuts[a], cuts[b]
+        body = tex[start:end].strip()
+        return (r"\qquad " if a and indent else "") + r"\left." * open_at_start + body + r"\right." * open_at_end
+
+    widths = [_math_width(line(i, i + 1, indent=False), fontsize) for i in range(len(cuts) - 1)]
+    indent = _math_width(r"\qquad", fontsize)
+    lines, a = [], 0
+    while a < len(cuts) - 1:
+        b, width = a + 1, (indent if a else 0) + widths[a]  # at least one piece, even one too wide alone
+        while b < len(cuts) - 1 and width + widths[b] <= target:
+            width += widths[b]
+            b += 1
+        lines.append(line(a, b))
+        a = b
+    return lines
+
+
+def _img(tex: str, fontsize: float) -> str | None:
+    img = latex_png(tex, fontsize=fontsize)
+    if img is None:
+        return None
+    return f'<img alt="{html.escape(tex)}" width="{img[1]}" src="data:image/png;base64,{img[0]}">'
+
+
+def _lines_html(tex: str, fontsize: float, max_width: float) -> str | None:
+    imgs = [_img(t, fontsize) for t in split_lines(tex, max_width, fontsize)]
+    return None if None in imgs else "<br>".join(imgs)
+
+
+def equation_html(latex: str, fontsize: float = 13, max_width: float = MAX_EQUATION_WIDTH) -> str | None:
+    r"""An equation output as HTML with the mathematics drawn offline: mathtext PNGs (:func:`latex_png`), a long
+    equation in lines (:func:`split_lines`), a sympy matrix as a bracketed grid of drawn entries (mathtext has no
+    matrices).  The LaTeX source is the container's ``data-latex`` and each image's alt text.  None where some
+    part cannot be drawn."""
+    tex = latex.strip().strip("$").replace(r"\displaystyle", "").strip()
+    parts, pos = [], 0
+    for m in _MATRIX.finditer(tex):
+        parts.append(tex[pos:m.start()])
+        rows = [row.split("&") for row in m.group(1).split(r"\\")]
+        cells = [[_lines_html(c.strip() or r"\ ", fontsize, max_width / max(len(r), 1)) for c in r] for r in rows]
+        if any(c is None for r in cells for c in r):
+            return None
+        parts.append('<table class="matrix">' + "".join(
+            "<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells) + "</table>")
+        pos = m.end()
+    parts.append(tex[pos:])
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:  # a matrix, drawn above
+            out.append(part)
+        elif part.strip():
+            drawn = _lines_html(part, fontsize, max_width)
+            if drawn is None:
+                return None
+            out.append(f"<span>{drawn}</span>")
+    return f'<div class="eq" data-latex="{html.escape(latex.strip())}">{"".join(out)}</div>'
 
 
 #: inline math in markdown text: $...$ (no $ or newline inside), outside `code spans`
@@ -128,10 +256,10 @@ def with_rendered_equations(nb):
             cell.source = _inline_math(cell.source)
         for out in cell.get("outputs", []):
             tex = out.get("data", {}).get("text/latex")
-            img = latex_png(tex) if tex else None
-            if img is not None:
-                out["data"] = {"image/png": img[0], "text/plain": tex}
-                out["metadata"] = {"image/png": {"alt": tex, "width": img[1]}}
+            drawn = equation_html(tex) if tex else None
+            if drawn is not None:
+                out["data"] = {"text/html": drawn, "text/plain": tex}
+                out["metadata"] = {}
     return nb
 
 

@@ -1,9 +1,10 @@
 """``dsproof report``: the reviewer's HTML page (reports/index.html), offline and self-contained apart from the
 PNG figures and notebook pages beside it.
 
-Sections: verdict summary, the claims ledger (verdict, assumptions, evidence, link to the notebook section of each
-claim), figures, the empirical reproduction (when its results exist), checks that were skipped here and why, and
-the environment (versions, device, commit).
+At the top: the paper's arXiv link, the commit the page was generated from and whether code had uncommitted changes,
+the verdict summary and the contents.  Sections (SECTIONS): the claims ledger, each claim in detail (verdict,
+assumptions, evidence table, link to its notebook section), figures, the empirical reproduction (when its results
+exist), checks that were skipped here and why, the notebooks, and the environment (versions, device, commit).
 """
 
 from __future__ import annotations
@@ -27,7 +28,19 @@ td, th { border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top; text-
 th { background: #f6f8fa; } .verdict { font-weight: bold; } .bad { color: #cf222e; font-weight: bold; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #d0d7de; }
 code { background: #f6f8fa; padding: 0 3px; } section.claim { border-top: 1px solid #d0d7de; margin-top: 1.2em; }
+figcaption { font-size: 92%; color: #333; max-width: 60em; } p.meta { color: #57606a; }
+nav.toc ol ol { columns: 3; font-size: 92%; } nav.toc h2 { margin-bottom: .2em; }
 """
+
+
+ARXIV = "https://arxiv.org/abs/2601.01580"
+#: the page's sections in order (anchor, heading): the claim details follow the ledger that links to them
+SECTIONS = (("ledger", "Claims ledger"), ("claims", "Claims in detail"), ("figures", "Figures"),
+            ("reproduction", "Empirical reproduction (§4, small scale)"), ("skipped", "Skipped here, and why"),
+            ("notebooks", "Notebooks"), ("environment", "Environment"))
+#: what the evidence tables' columns mean (one home: ledger.EVIDENCE_COLUMNS, also the tables' hover text)
+CONSISTENT = "The columns of the evidence tables: " + "; ".join(
+    f"<b>{name}</b>: {html.escape(meaning)}" for name, meaning in ledger.EVIDENCE_COLUMNS) + "."
 
 
 def _e(x) -> str:
@@ -93,8 +106,40 @@ def image_is_blank(path: Path, min_fraction: float = 0.005) -> bool:
 
     img = mpimg.imread(path)
     px = img.reshape(-1, img.shape[-1]) if img.ndim == 3 else img.reshape(-1, 1)
-    colours, counts = np.unique(np.round(px, 3), axis=0, return_counts=True)
+    levels = np.round(px * 255).astype(np.uint32)  # 8 bits per channel: one integer per colour, sorted in 1-D
+    packed = sum(levels[:, c] << np.uint32(8 * c) for c in range(levels.shape[1]))
+    _, counts = np.unique(packed, return_counts=True)
     return 1 - counts.max() / len(px) < min_fraction
+
+
+def raw_tables(page: str) -> list[str]:
+    """The Markdown tables a renderer left as text in an HTML page: each paragraph that starts with '|' and holds a
+    '|---' rule or several '|'-separated cells (the first 80 characters of each)."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Paragraphs(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.open: list[list[str]] = []  # the text of each paragraph being read
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "p":
+                self.open.append([])
+
+        def handle_endtag(self, tag):
+            if tag == "p" and self.open:
+                text = "".join(self.open.pop()).strip()
+                if text.startswith("|") and ("|---" in text.replace(" ", "") or text.count("|") >= 4):
+                    found.append(text[:80])
+
+        def handle_data(self, data):
+            for words in self.open:
+                words.append(data)
+
+    Paragraphs().feed(page)
+    return found
 
 
 def load_reproduction(report_dir: Path) -> dict[str, dict]:
@@ -130,8 +175,22 @@ def reproduction_html(reproduction: dict[str, dict]) -> str:
             header = list(rows[0].keys())
             parts.append(_table(header, [[_e(row[h]) for h in header] for row in rows]))
         for fig in r.get("figures", []):
-            parts.append(f'<figure><img src="reproduce/{_e(preset)}/{_e(fig)}" alt="{_e(fig)}"></figure>')
+            name = Path(fig).stem
+            parts.append(f'<figure><img src="reproduce/{_e(preset)}/{_e(fig)}" alt="{_e(name)}, preset {_e(preset)}">'
+                         f"<figcaption><b>{_e(name)}, preset {_e(preset)}.</b> {_e(figure_caption(name))}"
+                         "</figcaption></figure>")
     return "\n".join(parts)
+
+
+def figure_caption(name: str) -> str:
+    """A reproduction figure's caption: the docstring of the function that draws it (dsproof.reproduction.FIGURES),
+    so a figure and its caption have one home."""
+    import inspect
+
+    from . import reproduction
+
+    fn = reproduction.FIGURES.get(name)
+    return " ".join(inspect.getdoc(fn).split()) if fn and fn.__doc__ else ""
 
 
 def render(entries: list[ledger.Entry], figures: list[tuple[str, str, str]], notebook_pages: dict[str, str],
@@ -146,45 +205,46 @@ def render(entries: list[ledger.Entry], figures: list[tuple[str, str, str]], not
              _notebook_link(e, notebook_pages)] for e in entries]
     sections = []
     for e in entries:
-        ev_rows = [[_e(v.kind), _e(v.scope), _e(v.description), _e(v.figure), _e(v.tolerance),
-                    "yes" if v.passed else '<span class="bad">NO</span>'] for v in e.evidence]
         sections.append(
             f'<section class="claim" id="{_e(e.id)}"><h3>{_e(e.id)} — {_e(e.paper_ref)}</h3>'
             f"<p><b>Claim.</b> {_e(e.statement)}</p><p><b>Verdict:</b> {_verdict(e.verdict)}. {_e(e.summary)}</p>"
             f"<p><b>Assumptions.</b></p><ul>{''.join(f'<li>{_e(a)}</li>' for a in e.assumptions)}</ul>"
-            + _table(["evidence", "scope", "what", "figure", "tolerance", "consistent"], ev_rows)
+            + ledger.evidence_html(e)
             + (f"<pre>{_e(e.error)}</pre>" if e.error else "")
             + f"<p>Derivation: {_notebook_link(e, notebook_pages)}</p></section>")
     figs = "".join(f'<figure><img src="{_e(p)}" alt="{_e(n)}"><figcaption><b>{_e(n)}.</b> {_e(c)}</figcaption>'
                    f"</figure>" for n, p, c in figures)
     nbs = "".join(f'<li><a href="{_e(p)}">{_e(n)}</a></li>' for n, p in notebook_pages.items())
+    commit, dirty = env.get("dsproof code commit", "unknown"), env.get("uncommitted code changes", "unknown")
+    claim_toc = "<ol>" + "".join(f'<li><a href="#{_e(e.id)}">{_e(e.id)}</a></li>' for e in entries) + "</ol>"
+    toc = "".join(f'<li><a href="#{anchor}">{_e(title)}</a>{claim_toc if anchor == "claims" else ""}</li>'
+                  for anchor, title in SECTIONS)
+    body = {
+        "ledger": _table(["claim", "paper", "verdict", "status", "finding", "derivation"], rows),
+        "claims": f"<p>{CONSISTENT}</p>" + "".join(sections),
+        "figures": figs,
+        "reproduction": reproduction_html(reproduction) if reproduction else
+        "<p>No reproduction results (run <code>dsproof reproduce</code>).</p>",
+        "skipped": _table(["check", "why"], [[_e(a), _e(b)] for a, b in skipped]) if skipped else
+        "<p>Nothing skipped.</p>",
+        "notebooks": f'<ul>{nbs or "<li>not rendered in this run (--skip-notebooks)</li>"}</ul>',
+        "environment": _table(["", ""], [[_e(k), _e(v)] for k, v in env.items()]),
+    }
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>dsproof report</title><style>{CSS}</style></head><body>
-<h1>dsproof: proof-check of "The Two-Stage Decision-Sampling Hypothesis" (arXiv:2601.01580)</h1>
+<h1>dsproof: proof-check of "The Two-Stage Decision-Sampling Hypothesis"
+(<a href="{ARXIV}">arXiv:2601.01580</a>)</h1>
+<p class="meta">Generated by <code>dsproof report</code> from the code at commit <code>{_e(commit)}</code> (the last
+commit that changed code; generated files excluded), uncommitted code changes: {_e(dirty)}.</p>
 <p>{len(entries)} claims: {summary}.
 {"All checks consistent with their own derivations." if not bad else
  f'<span class="bad">Inconsistent or failed checks: {_e(", ".join(bad))}</span>'}
 A verdict of <i>fails-in-stated-setting</i> is a finding (a counterexample inside what the paper states, verified
 two ways), not a failure of dsproof; <i>setting-dependent</i> means the paper leaves a choice open and the evidence
-maps where the claim holds and where not. "Consistent" says whether a check agreed with its own independent
-derivation (autograd, enumeration, a second derivation); "scope" says how far a row reaches (a general proof, an
-induction, some instances, or a number at a stated point).</p>
-<h2>Claims ledger</h2>
-{_table(["claim", "paper", "verdict", "status", "finding", "derivation"], rows)}
-<h2>Figures</h2>
-{figs}
-<h2>Empirical reproduction (§4, small scale)</h2>
-{reproduction_html(reproduction) if reproduction else "<p>No reproduction results (run <code>dsproof reproduce</code>).</p>"}
-<h2>Skipped here, and why</h2>
-{_table(["check", "why"], [[_e(a), _e(b)] for a, b in skipped]) if skipped else "<p>Nothing skipped.</p>"}
-<h2>Claims in detail</h2>
-{"".join(sections)}
-<h2>Notebooks</h2>
-<ul>{nbs or "<li>not rendered in this run (--skip-notebooks)</li>"}</ul>
-<h2>Environment</h2>
-{_table(["", ""], [[_e(k), _e(v)] for k, v in env.items()])}
-</body></html>
-"""
+maps where the claim holds and where not. The columns of the evidence tables are defined under
+<a href="#claims">Claims in detail</a>.</p>
+<nav class="toc"><h2>Contents</h2><ol>{toc}</ol></nav>
+""" + "".join(f'<h2 id="{anchor}">{_e(title)}</h2>\n{body[anchor]}\n' for anchor, title in SECTIONS) + "</body></html>\n"
 
 
 def write(out_dir: Path, entries: list[ledger.Entry], figures: list[tuple[str, Path, str]],

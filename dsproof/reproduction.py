@@ -26,11 +26,18 @@ PREFERENCE = ("h100", "cpu", "smoke")
 MODEL_COLOURS = {"base": "C7", "sft": "C0", "sft-reflect": "C2", "rl": "C3"}
 
 
+#: the metrics figure's panels: metric key, panel title (what the probability is of)
+METRIC_PANELS = (("accuracy", "accuracy: final answer correct"), ("p_s", "p_s: first attempt correct"),
+                 ("pass_at_T", "pass@T: some attempt correct"), ("p_retry", "p_retry: an attempt after the first correct"),
+                 ("p_dC", "p_dC: STOP after a correct attempt"), ("p_dW", "p_dW: RESAMPLE after a wrong attempt"))
+
+
 def figure_metrics(res: R.RunResult) -> plt.Figure:
-    """Accuracy, p_s, pass@T, p_retry, p_dC, p_dW per digit count for every model, with 95% bootstrap CIs."""
-    keys = ("accuracy", "p_s", "pass_at_T", "p_retry", "p_dC", "p_dW")
-    fig, axes = plt.subplots(1, len(keys), figsize=(21, 3.4), sharey=True)
-    for ax, k in zip(axes, keys):
+    """Accuracy, p_s, pass@T, p_retry, p_dC and p_dW against the number of digits n for every model (base, SFT,
+    SFT with reflection, RL), with 95% bootstrap CIs over prompts; the shaded digit counts are out of distribution.
+    One panel per metric, two rows of three."""
+    fig, axes = plt.subplots(2, 3, figsize=(12, 7.2), sharex=True, sharey=True)
+    for ax, (k, title) in zip(axes.flat, METRIC_PANELS):
         for name, per_n in res.models.items():
             ns = sorted(per_n)
             m = np.array([per_n[n]["metrics"][k] for n in ns])
@@ -40,13 +47,20 @@ def figure_metrics(res: R.RunResult) -> plt.Figure:
                         label=name, color=MODEL_COLOURS.get(name))
         for n in res.preset["ood_digits"]:
             ax.axvspan(n - 0.5, n + 0.5, color="grey", alpha=0.12, lw=0)
-        ax.set_title(k)
-        ax.set_xlabel("n")
+        ax.set_title(title, fontsize=12)
         ax.set_ylim(-0.03, 1.03)
-    axes[0].legend(fontsize=8)
+        ax.set_xticks(sorted({n for per_n in res.models.values() for n in per_n}))
+        ax.tick_params(labelsize=11, labelbottom=True, labelleft=True)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("digits n (grey: out of distribution)", fontsize=11)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("probability", fontsize=11)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=11, frameon=False)
     fig.suptitle(f"{res.preset['a']} x n-digit multiplication, budget T = {res.preset['T']}, seed "
-                 f"{res.preset['seed']}; grey: out of distribution", fontsize=10)
-    fig.tight_layout()
+                 f"{res.preset['seed']}", fontsize=12)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 

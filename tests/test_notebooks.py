@@ -4,6 +4,7 @@ kept in step with their sources, one anchored section per claim."""
 from __future__ import annotations
 
 import ast
+import re
 
 import nbformat
 import pytest
@@ -104,28 +105,131 @@ def test_every_claim_has_an_anchored_section():
 
 
 def test_equations_render_offline(rendered_notebooks):
-    """The HTML pages draw equation outputs as images (mathtext), with the LaTeX as alt text, and keep the LaTeX
-    source where mathtext cannot draw it; drawing is deterministic, so regenerated pages do not churn."""
+    """The HTML pages draw every equation output (mathtext images: long ones in lines, matrices as a grid), with the
+    LaTeX kept on the container, and the inline $...$ of the text (LaTeX as alt text); no line of an equation is
+    much wider than the page; drawing is deterministic, so regenerated pages do not churn."""
     import html
-    import re
 
     simple = r"$\displaystyle \log P(\tau) = \ell_{1}{\left(\theta_{1},\theta_{2} \right)} + \frac{p_s}{1 - b}$"
     img = notebooks.latex_png(simple)
     assert img is not None and img[0].startswith("iVBOR") and 50 < img[1] < 1000
     assert notebooks.latex_png(simple) == img
-    assert notebooks.latex_png(r"$\left[\begin{matrix}0\\1\end{matrix}\right]$") is None
+    assert notebooks.latex_png(r"$\left[\begin{matrix}0\\1\end{matrix}\right]$") is None  # hence equation_html
     for name, r in rendered_notebooks.items():
         page = r["html"].read_text()
-        drawable = [o["data"]["text/latex"] for c in r["notebook"].cells if c.cell_type == "code" for o in c.outputs
-                    if "text/latex" in o.get("data", {}) and notebooks.latex_png(o["data"]["text/latex"])]
-        assert drawable, f"{name}: no drawable equation"
+        equations = [o["data"]["text/latex"] for c in r["notebook"].cells if c.cell_type == "code" for o in c.outputs
+                     if "text/latex" in o.get("data", {})]
+        drawn = {html.unescape(t) for t in re.findall(r'<div class="eq" data-latex="([^"]*)"', page)}
+        missing = [tex[:60] for tex in equations if tex.strip() not in drawn]
+        assert not missing, f"{name}: equations not drawn: {missing}"
         inline = [m.group(0) for c in r["notebook"].cells if c.cell_type == "markdown"
                   for m in re.finditer(r"\$([^$\n]+)\$", re.sub(r"`[^`]*`", "", c.source))
                   if notebooks.latex_png(m.group(1))]
         alts = {html.unescape(a) for a in re.findall(r'<img alt="([^"]*)"', page)}
-        missing = [tex[:60] for tex in drawable + inline if tex not in alts]
-        assert not missing, f"{name}: equations not drawn: {missing}"
+        assert not [tex[:60] for tex in inline if tex not in alts], f"{name}: inline equations not drawn"
+        widths = [int(w) for eq in re.findall(r'<div class="eq".*?</div>', page, re.S)
+                  for w in re.findall(r'<img [^>]*\bwidth="(\d+)"', eq)]
+        assert len(widths) >= len(equations), name
+        assert max(widths) < 1.3 * notebooks.MAX_EQUATION_WIDTH, f"{name}: an equation line {max(widths)} px wide"
     # markdown: code spans and what mathtext cannot draw are left alone
     kept = "`$x$` and $\\left[\\begin{matrix}1\\end{matrix}\\right]$"
     assert notebooks._inline_math(kept) == kept
     assert notebooks._inline_math("a $p_s$ b").startswith('a <img alt="$p_s$"')
+
+
+def test_notebook_pages_show_tables_and_each_figure_once(rendered_notebooks):
+    """Every claim shown in a notebook is an HTML evidence table on its page (none left as '| ... |' text), and 07
+    shows each reproduction figure once."""
+    from dsproof import report, reproduction
+
+    for name, r in rendered_notebooks.items():
+        page = r["html"].read_text()
+        shown = (notebooks.SOURCE_DIR / f"{name}.py").read_text().count('show_claim("')
+        assert page.count('<table class="evidence">') == shown > 0, name
+        assert not report.raw_tables(page), f"{name}: {report.raw_tables(page)[:2]}"
+    if reproduction.latest_results() is not None:
+        cell = next(c for c in rendered_notebooks["07_reproduction"]["notebook"].cells
+                    if c.cell_type == "code" and c.source.strip() == "show_reproduction()")
+        pngs = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(pngs) == len(reproduction.FIGURES)
+
+
+def test_no_kernel_outlives_its_notebook(tmp_path):
+    """A kernel left running when `dsproof report` exits prints "Parent appears to have exited" to the terminal a
+    second later: executing a notebook must shut its kernel down.  A child process executes one; its stderr pipe
+    stays open (and is read) until every process holding it, an orphaned kernel included, has gone."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "01_probe.py"
+    src.write_text("# %%\nprint(1 + 1)\n")
+    code = f"from pathlib import Path\nfrom dsproof import notebooks\nnotebooks.execute(Path({str(src)!r}))\n"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=notebooks.ROOT)
+    assert run.returncode == 0, run.stderr[-500:]
+    assert run.stderr.strip() == "", f"printed after the notebook ran: {run.stderr[-300:]}"
+
+
+#: evidence cells that break a Markdown table in nbconvert (an escaped pipe in the text, a line break) or garble it
+AWKWARD_CELLS = ("|x| and p(a|b)", "KL(P \\| Q) with a backslash-pipe", "`|x|` in code", "two\nlines", "<b>not bold</b>")
+
+
+def _awkward_entry():
+    rows = [ledger.Evidence("numeric", text, f"figure {i}", "exact") for i, text in enumerate(AWKWARD_CELLS)]
+    return ledger.Entry(id="demo", paper_ref="Lemma 0", statement="s", assumptions=["a"], verdict="proved",
+                        summary="x", evidence=rows, status="ok")
+
+
+def test_claim_display_keeps_its_evidence_table_a_table():
+    """show_claim's display, rendered as the notebook pages render it (nbconvert's Markdown), is one table with a
+    row per evidence item and each cell's text intact, whatever the cells contain."""
+    import html
+
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    from dsproof import display, report
+
+    page = markdown2html_mistune(display.claim_markdown(_awkward_entry()))
+    assert page.count("<table") == 1 and page.count("<tr>") == 1 + len(AWKWARD_CELLS), page
+    assert not report.raw_tables(page)
+    cells = [html.unescape(c).replace("<br>", "\n") for c in re.findall(r"<td>(.*?)</td>", page, re.S)]
+    assert [c for c in cells if c in AWKWARD_CELLS] == list(AWKWARD_CELLS)
+
+
+def test_long_equations_break_into_lines_that_fit():
+    """A sum too wide for the page is drawn as lines no wider than the page, broken only before a + or - of a sum
+    (never inside a fraction, a function's argument or a short bracket), each drawable on its own, together the
+    whole equation."""
+    import sympy as sp
+
+    q, r = sp.symbols("q q_{ref}", positive=True)
+    p = sp.symbols("p_1:13", positive=True)
+    body = sum((-1) ** k * pk * (q - 1) * sp.log(1 + q + pk / (1 - r) + pk ** 2 / (1 - r) ** 2) + q * sp.log(pk / q) for k, pk in enumerate(p))
+    tex = r"\mathrm{dKL/dtheta\_s} = " + sp.latex(-q * (q - 1) * body)
+    short = "\\left(q - 1\\right)"
+    lines = notebooks.split_lines(tex)
+    assert notebooks._math_width(tex) > 3 * notebooks.MAX_EQUATION_WIDTH
+    assert len(lines) >= 3
+    assert all(notebooks._math_width(t) <= notebooks.MAX_EQUATION_WIDTH for t in lines)
+    assert all(notebooks.latex_png(t) is not None for t in lines)
+    for t in lines[1:]:
+        assert re.match(r"\\qquad (\\left\.)*[+-] ", t), t[:40]  # a continuation starts with the sum's sign
+    assert sum(t.count(short) for t in lines) == tex.count(short) > 10, "a short bracket was broken"
+    assert all(t.count("{") == t.count("}") for t in lines), "broken inside a {...} group"
+    joined = "".join(re.sub(r"^\\qquad |\\left\.|\\right\.", "", t) for t in lines)
+    assert joined.replace(" ", "") == tex.replace(" ", "")
+    narrow = r"x = a + b"
+    assert notebooks.split_lines(narrow) == [narrow]
+
+
+def test_matrices_are_drawn_as_a_grid():
+    """mathtext has no matrices: E[g_sampling g_decision^T] = 0 (3 x 3) is drawn as a bracketed table of drawn
+    entries after the drawn left-hand side; the LaTeX stays on the container."""
+    tex = r"$\displaystyle E[g_{sampling} g_{decision}^T] = \left[\begin{matrix}0 & 0 & 0\\0 & 0 & 0\\1 & \frac{a}{b} & 0\end{matrix}\right]$"
+    out = notebooks.equation_html(tex)
+    assert out is not None and out.count('<table class="matrix">') == 1
+    assert out.count("<tr>") == 3 and out.count("<td>") == 9
+    alts = re.findall(r'<img alt="([^"]*)"', out)
+    assert alts[0].startswith("E[g_{sampling}") and sorted(alts[1:]) == sorted(["0"] * 7 + ["1", r"\frac{a}{b}"])
+    assert 'data-latex="$\\displaystyle E[g_{sampling}' in out
+    assert notebooks.equation_html(r"$\notacommand{x}$") is None
