@@ -208,7 +208,10 @@ def render(entries: list[ledger.Entry], figures: list[tuple[str, str, str]], not
         sections.append(
             f'<section class="claim" id="{_e(e.id)}"><h3>{_e(e.id)} — {_e(e.paper_ref)}</h3>'
             f"<p><b>Claim.</b> {_e(e.statement)}</p><p><b>Verdict:</b> {_verdict(e.verdict)}. {_e(e.summary)}</p>"
-            f"<p><b>Assumptions.</b></p><ul>{''.join(f'<li>{_e(a)}</li>' for a in e.assumptions)}</ul>"
+            + (f'<p class="card"><b>Deciding figure.</b> {_e(e.deciding)} (threshold: {_e(e.threshold)})</p>'
+               if e.deciding else "")
+            + (f'<p class="card"><b>Corrected statement.</b> {_e(e.correction)}</p>' if e.correction else "")
+            + f"<p><b>Assumptions.</b></p><ul>{''.join(f'<li>{_e(a)}</li>' for a in e.assumptions)}</ul>"
             + ledger.evidence_html(e)
             + (f"<pre>{_e(e.error)}</pre>" if e.error else "")
             + f"<p>Derivation: {_notebook_link(e, notebook_pages)}</p></section>")
@@ -219,6 +222,10 @@ def render(entries: list[ledger.Entry], figures: list[tuple[str, str, str]], not
     claim_toc = "<ol>" + "".join(f'<li><a href="#{_e(e.id)}">{_e(e.id)}</a></li>' for e in entries) + "</ol>"
     toc = "".join(f'<li><a href="#{anchor}">{_e(title)}</a>{claim_toc if anchor == "claims" else ""}</li>'
                   for anchor, title in SECTIONS)
+    fixes = ledger.corrections(entries)
+    corrections_html = ("<p><b>Corrections dsproof proposes</b> (each claim's card gives the deciding figure and its "
+                        "threshold):</p><ul>" + "".join(f'<li><a href="#{_e(i)}">{_e(i)}</a>: {_e(c)}</li>'
+                                                        for i, c in fixes) + "</ul>") if fixes else ""
     body = {
         "ledger": _table(["claim", "paper", "verdict", "status", "finding", "derivation"], rows),
         "claims": f"<p>{CONSISTENT}</p>" + "".join(sections),
@@ -243,6 +250,7 @@ A verdict of <i>fails-in-stated-setting</i> is a finding (a counterexample insid
 two ways), not a failure of dsproof; <i>setting-dependent</i> means the paper leaves a choice open and the evidence
 maps where the claim holds and where not. The columns of the evidence tables are defined under
 <a href="#claims">Claims in detail</a>.</p>
+{corrections_html}
 <nav class="toc"><h2>Contents</h2><ol>{toc}</ol></nav>
 """ + "".join(f'<h2 id="{anchor}">{_e(title)}</h2>\n{body[anchor]}\n' for anchor, title in SECTIONS) + "</body></html>\n"
 

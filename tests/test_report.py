@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import subprocess
@@ -43,6 +44,11 @@ def test_report_contents(built_report):
         assert f'notebooks/{e.notebook}.html#{e.id}"' in page, f"{e.id}: no link to its notebook section"
         target = (built_report / "notebooks" / f"{e.notebook}.html").read_text()
         assert f'id="{e.id}"' in target, f"{e.id}: the notebook page has no such anchor"
+        if e.deciding:
+            assert html.escape(e.deciding) in page, f"{e.id}: the card's deciding figure is not on the page"
+        if e.correction:
+            assert page.count(html.escape(e.correction)) == 2, f"{e.id}: correction not at the top and in the card"
+    assert page.index("Corrections dsproof proposes") < page.index('id="ledger"'), "the page opens with the corrections"
     assert "Environment" in page and torch.__version__ in page
     assert "Skipped here, and why" in page
     if not torch.cuda.is_available():
