@@ -20,7 +20,14 @@ def pytest_addoption(parser):
                      help="fail (instead of skip) the tests marked gpu when no CUDA device is present")
 
 
+#: test files that share the session's executed notebooks: one xdist group, so the notebooks execute once
+NOTEBOOK_GROUP = ("test_notebooks.py", "test_report.py")
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:  # pytest-xdist --dist loadgroup: whole files per worker, so module fixtures are built once
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group("notebooks" if name in NOTEBOOK_GROUP else name))
     if torch.cuda.is_available():
         return
     require = config.getoption("--require-gpu")
