@@ -43,6 +43,12 @@ REP = "tests/test_reproduce.py::"
 FREP = "tests/test_figures_reproduce.py::"
 FPRB = "tests/test_figures_probe.py::"
 FLED = "tests/test_figures_ledger.py::"
+FIG1 = "tests/test_figure1.py::"
+TRAIN = "tests/test_toy_training.py::"
+LIMITS = "tests/test_scaling_limits.py::"
+VAL = "tests/test_values.py::"
+GRPO = "tests/test_grpo.py::"
+FEED = "tests/test_feedback.py::"
 
 _LEADING = (CF + "test_leading_order_matches_the_exact_ratio_at_a_million_tokens", SYMBOLIC)
 _LEADING_T = (CF + "test_symbolic_T_leading_orders", SYMBOLIC)
@@ -105,6 +111,56 @@ LEDGER: dict[tuple[str, str], tuple[str, str]] = {
     ("sec4-empirical", "§4.2 assumes every attempt has accuracy p_s"): _EMPIRICAL,
     ("sec4-empirical", "SFT-reflect's headroom for decisions, pass@T"): _EMPIRICAL,
     ("sec4-empirical", "finite-budget predictions vs observed accuracy"): _EMPIRICAL,
+    # App. C mapped (numerics/figure1.py): closed-form training against autograd loops and a referee's derivation
+    ("appC-toy", "one setting (theta0 = 0, w = 0.05"): (FIG1 + "test_default_setting_equals_an_independent_referee_derivation", HAND),
+    ("appC-toy", "L=1, 360 settings"): (FIG1 + "test_sweep_rows_equal_an_autograd_training_loop", AUTOGRAD),
+    ("appC-toy", "L=8 (contrast), 360 settings"): (FIG1 + "test_sweep_rows_equal_an_autograd_training_loop", AUTOGRAD),
+    ("appC-toy", "training gradients (closed forms) vs autograd"): (FIG1 + "test_closed_form_gradients_equal_autograd_through_enumeration", AUTOGRAD),
+    ("thm-3.2", "fixed logits: the ratio's leading order derived symbolically in T"): (LIMITS + "test_leading_coefficients_equal_the_exact_ratio_at_large_L", SYMBOLIC),
+    ("def-3.1", "fixed logits, 400 random"): (LIMITS + "test_leading_coefficients_equal_the_exact_ratio_at_large_L", SYMBOLIC),
+    # Theorems 3.1 / 3.2 with gamma < 1, Lemma 3.2, Definition 3.1's Phi (theory/values.py)
+    ("thm-3.1-discounted", "backward induction (symbolic L, gamma): Q_d(s_k) / Q_sample"): (VAL + "test_first_token_of_an_attempt_carries_gamma_to_the_L_less_than_the_decision", SYMBOLIC),
+    ("thm-3.1-discounted", "gamma = 1: the per-stage discounted gradient"): (VAL + "test_gamma_one_gives_the_gradients_of_J_and_KL", SYMBOLIC),
+    ("thm-3.1-discounted", "per-stage discounted gradient, closed form vs autograd"): (VAL + "test_discounted_gradients_match_autograd", AUTOGRAD),
+    ("thm-3.1-discounted", "T = 2, leading order as L -> oo"): (VAL + "test_fixed_logit_leading_order_matches_the_exact_ratio_at_large_L", SYMBOLIC),
+    ("thm-3.1-discounted", "sampling:decision ratio at gamma over the same at gamma = 1"): (VAL + "test_fixed_logit_leading_order_matches_the_exact_ratio_at_large_L", SYMBOLIC),
+    ("thm-3.2-discounted", "immediate sampling penalty of an attempt, discounted"): (VAL + "test_discounted_length_and_one_attempt_penalty", ENUMERATION),
+    ("thm-3.2-discounted", "d^sample / d^decision (decision after a wrong attempt) as L -> oo"): (VAL + "test_discounted_length_and_one_attempt_penalty", HAND),
+    ("thm-3.2-discounted", "gamma = 1: the per-stage discounted gradient"): (VAL + "test_gamma_one_gives_the_gradients_of_J_and_KL", SYMBOLIC),
+    ("thm-3.2-discounted", "per-stage discounted k1-in-reward gradient"): (VAL + "test_discounted_gradients_match_autograd", AUTOGRAD),
+    ("thm-3.2-discounted", "leading order as L -> oo with the logits and gamma < 1 fixed"): (VAL + "test_fixed_logit_leading_order_matches_the_exact_ratio_at_large_L", SYMBOLIC),
+    ("thm-3.2-discounted", "exact k1-in-reward ratio"): (VAL + "test_fixed_logit_leading_order_matches_the_exact_ratio_at_large_L", SYMBOLIC),
+    ("lemma-3.2", "every budget T, by induction"): (VAL + "test_lemma_3_2_by_induction_over_the_budget", SYMBOLIC),
+    ("lemma-3.2", "the induction's split of the Q form"): (VAL + "test_lemma_3_2_by_induction_over_the_budget", SYMBOLIC),
+    ("lemma-3.2", "sum over visited states of E[d log pi_stage Q_stage]"): (VAL + "test_lemma_3_2_q_and_advantage_forms_are_the_gradient_of_J", SYMBOLIC),
+    ("lemma-3.2", "the same identity in exact rational arithmetic"): (VAL + "test_lemma_3_2_q_and_advantage_forms_are_the_gradient_of_J", SYMBOLIC),
+    ("lemma-3.2", "per-stage Q form vs autograd"): (VAL + "test_lemma_3_2_q_and_advantage_forms_are_the_gradient_of_J", AUTOGRAD),
+    ("lemma-3.2", "history-dependent decision"): (VAL + "test_history_dependent_decision_q_form_against_sympy_derivative", SYMBOLIC),
+    ("lemma-3.2", "true accuracy: backward induction vs the sum over every path"): (VAL + "test_markov_case_pooled_p_dW_is_p_dW_and_the_4_2_formula_is_exact", ENUMERATION),
+    ("lemma-3.2", "map: true accuracy"): (VAL + "test_pooled_p_dW_is_the_visit_weighted_mean", ENUMERATION),
+    ("def-3.1-phi", "surrogate: E[Q_sample(s_0, A_1)] / E[Q_d(s_1, d_1)]"): (VAL + "test_first_stage_expected_q", SYMBOLIC),
+    ("def-3.1-phi", "k1 in the reward: E[Q_sample] = KL(P || P_ref)"): (VAL + "test_first_stage_expected_q", SYMBOLIC),
+    ("def-3.1-phi", "k1 in the reward: leading order of E[Q_sample] / E[Q_d]"): (VAL + "test_k1_q_level_ratio_tends_to_its_derived_limit", SYMBOLIC),
+    ("def-3.1-phi", "k1 in the reward, T = 2, exact at 30 digits"): (VAL + "test_k1_q_level_ratio_tends_to_its_derived_limit", SYMBOLIC),
+    # finite-group GRPO (theory/grpo.py) and §5 feedback (theory/feedback.py)
+    ("grpo-groups", "T=2, L=(2,)*2, G="): (GRPO + "test_expected_group_update_is_kappa_times_grad_J", ENUMERATION),
+    ("grpo-groups", "kappa(G, acc) = c(1) - c(0)"): (GRPO + "test_kappa_limits_and_dr_grpo_constant", SYMBOLIC),
+    ("grpo-groups", "kappa(G, 1/2), unbiased std"): (GRPO + "test_kappa_limits_and_dr_grpo_constant", HAND),
+    ("grpo-groups", "far OOD, T="): (GRPO + "test_far_ood_row_against_the_attempt_loop", AUTOGRAD),
+    ("sec5-feedback", "on-policy RFT (SFT on the model's own successes)"): (FEED + "test_on_policy_rft_gradient_is_grad_J_over_J", AUTOGRAD),
+    ("sec5-feedback", "(p_s, p_dC, p_dW)="): (FEED + "test_estimator_moments_match_a_symbolic_derivation", SYMBOLIC),
+    ("sec5-feedback", "the three estimators' exact means vs grad J"): (FEED + "test_estimator_moments_match_a_symbolic_derivation", AUTOGRAD),
+    ("sec5-feedback", "no success contains STOP after a wrong attempt"): (FEED + "test_iterated_rft_climbs_and_resamples_after_every_wrong_attempt", ENUMERATION),
+    ("sec5-feedback", "offline RFT fixed point"): (FEED + "test_fixed_point_matches_token_counts_of_the_enumeration", ENUMERATION),
+    ("sec5-feedback", "dJ/dtheta_s at the offline RFT fixed point"): (FEED + "test_training_reaches_the_fixed_point_and_it_is_stationary", AUTOGRAD),
+    ("sec5-feedback", "iterated RFT (full refit on fresh successes"): (FEED + "test_iterated_rft_rounds_by_token_counts", ENUMERATION),
+    # the abstract's length weighting, trained (numerics/toy_training.py)
+    ("abstract-length-weighting", "rl+kl-reward: fraction of the surrogate's movement kept"): (TRAIN + "test_kl_reward_training_equals_an_autograd_loop_with_a_fixed_reference", AUTOGRAD),
+    ("abstract-length-weighting", "rl+kl-k3-loss: fraction of the surrogate's movement kept"): (TRAIN + "test_k3_loss_direction_equals_the_torch_objective_on_the_enumerated_model", AUTOGRAD),
+    ("abstract-length-weighting", "rl+kl-reward: settings where the KL restrains"): (TRAIN + "test_kl_reward_training_equals_an_autograd_loop_with_a_fixed_reference", AUTOGRAD),
+    ("abstract-length-weighting", "the same count inside the paper's three-logit model"): (TRAIN + "test_kl_reward_training_equals_an_autograd_loop_with_a_fixed_reference", AUTOGRAD),
+    ("abstract-length-weighting", "p_dW after training, over all settings"): (TRAIN + "test_sft_directions_equal_autograd_of_the_demonstration_loglikelihood", AUTOGRAD),
+    ("abstract-length-weighting", "SFT on demonstrations without reflection"): (TRAIN + "test_sft_without_reflection_never_moves_the_resample_when_wrong_logit", SYMBOLIC),
 }
 
 _METRICS = (FREP + "test_metrics_equal_hand_counts_and_enumerated_predictions", HAND)
@@ -200,6 +256,22 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
     ("07_reproduction", "show_expr('\\\\mathrm{acc}_T', predicted_accuracy_budget())"): (CAL + "test_finite_budget_formula_is_the_toy_model", SYMBOLIC),
     ("07_reproduction", "show_expr('\\\\mathrm{acc}_3(p_s, p_r)', predicted_accuracy_retry(3))"): (CAL + "test_retry_formula_is_the_enumerated_process", ENUMERATION),
     ("07_reproduction", "show_claim('sec4-empirical')"): _CLAIM,
+    ("02_surrogate", "show_claim('thm-3.1-discounted')"): _CLAIM,
+    ("03_kl", "show_claim('def-3.1-phi')"): _CLAIM,
+    ("03_kl", "show_claim('thm-3.2-discounted')"): _CLAIM,
+    ("05_toy_model", "appendix_c_map()"): (FIG1 + "test_sweep_rows_equal_an_autograd_training_loop", AUTOGRAD),
+    ("05_toy_model", "figure1()"): (FIG1 + "test_default_setting_equals_an_independent_referee_derivation", HAND),
+    ("06_calibration", "show_claim('lemma-3.2')"): _CLAIM,
+    ("08_training", "show_claim('abstract-length-weighting')"): _CLAIM,
+    ("08_training", "show_claim('grpo-groups')"): _CLAIM,
+    ("08_training", "show_claim('sec5-feedback')"): _CLAIM,
+    ("08_training", "show_expr('P(\\\\text{no gradient})', grpo_theory.zero_gradient_probability(8))"): (GRPO + "test_zero_gradient_probability_and_all_equal_groups_give_nothing", ENUMERATION),
+    ("08_training", "show_expr('\\\\kappa(4, \\\\mathrm{acc})', grpo_theory.kappa(4, 'unbiased'), simplify=True)"): (GRPO + "test_expected_group_update_is_kappa_times_grad_J", ENUMERATION),
+    ("08_training", "show_expr('\\\\lim_{\\\\mathrm{acc}\\\\to 0}\\\\kappa(G, \\\\mathrm{acc})', grpo_theory.kappa_at_zero_accuracy(grpo_theory.G_sym, 'unbiased'))"): (GRPO + "test_kappa_limits_and_dr_grpo_constant", SYMBOLIC),
+    ("08_training", "show_expr('\\\\nabla_{(\\\\theta_s, \\\\theta_{dC}, \\\\theta_{dW})} \\\\log P(\\\\mathrm{demo})', correct_demonstration_gradient(L))"): (TRAIN + "test_sft_directions_equal_autograd_of_the_demonstration_loglikelihood", AUTOGRAD),
+    ("08_training", "show_expr('p_{dC}^*', feedback_theory.rft_fixed_point(2, 2)['p_dC'], simplify=True)"): (FEED + "test_fixed_point_matches_token_counts_of_the_enumeration", ENUMERATION),
+    ("08_training", "show_expr('p_{dW}^*', feedback_theory.rft_fixed_point(2, 2)['p_dW'], simplify=True)"): (FEED + "test_fixed_point_matches_token_counts_of_the_enumeration", ENUMERATION),
+    ("08_training", "show_expr('q^*', feedback_theory.rft_fixed_point(2, 2)['q'], simplify=True)"): (FEED + "test_fixed_point_matches_token_counts_of_the_enumeration", ENUMERATION),
 }
 
 GAPS: dict = {
@@ -207,12 +279,6 @@ GAPS: dict = {
         "the printed <g_s,g_d> and cosine at the claim's theta are not recomputed by a test",
     ("cross-terms", "40 random shared parameterisations"):
         "the cosine distribution over random parameterisations is not recomputed by a test",
-    ("appC-toy", "L=1, w=0.05: KL ratio"): "numerics/figure1.py (toy training run) has no test",
-    ("appC-toy", "L=1, w=0.5: KL ratio"): "numerics/figure1.py (toy training run) has no test",
-    ("appC-toy", "L=8, w=0.05: KL ratio"): "numerics/figure1.py (toy training run) has no test",
-    ("appC-toy", "L=8, w=0.5: KL ratio"): "numerics/figure1.py (toy training run) has no test",
-    ("appC-toy", "L=1, T=4, 150 steps; sweep"): "numerics/figure1.sweep has no test",
-    ("appC-toy", "training gradients (autograd) vs theory/ at one state"): "numerics/figure1 training gradients: no test",
     ("thm-3.1", "per-trajectory coefficient of sum grad log pi_sample"): "no test recomputes the coefficients",
     ("thm-3.1", "E[A g_stage] = dJ/dtheta_stage at theta="): "no test at the claim's theta",
     ("thm-3.1-practised", "sampling:decision ratio and direction vs grad J"): "no test recomputes the ratios / cosines",
@@ -220,7 +286,6 @@ GAPS: dict = {
     ("appD-sft-dft", "SFT - PG(1/pi reward)"): "theory.sft.implicit_reward_identities has no test",
     ("appD-sft-dft", "DFT - PG(unit reward)"): "theory.sft.implicit_reward_identities has no test",
     ("04_sft_dft", "show_terms(F.implicit_reward_identities(3))"): "theory.sft.implicit_reward_identities has no test",
-    ("05_toy_model", "figure1()"): "numerics/figure1.py (toy training run) has no test",
     ("03_kl", "ratio_vs_length()"): "the figure's curves are not compared with the scaling table by a test",
     ("06_calibration", "C_.prediction_bias()"): "theory.calibration.prediction_bias has no test",
     ("06_calibration", "calibration()"): "the figure's curves are not recomputed by a test",

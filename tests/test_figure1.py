@@ -100,3 +100,42 @@ def test_bad_settings_raise(kwargs, match):
 def test_unknown_reading_raises():
     with pytest.raises(ValueError, match="reading"):
         figure1.attribution_ratio(np.zeros(3), "sampling vs everything")
+
+
+def test_default_setting_equals_an_independent_referee_derivation():
+    """App. C at the ledger's default setting (theta0 = 0, w = 0.05, reference every 50 steps, lr 1, 300 steps, T=4,
+    L=1): the KL ratio's range (reset steps excluded) and the surrogate's range over all steps, as re-derived by a
+    separate backward recursion written without this code (values to 4 digits)."""
+    run = figure1.train_toy(T=4, lengths=1, w=0.05)
+    lo, hi = figure1.kl_ratio_range(run)
+    assert (lo, hi) == (pytest.approx(0.4247, abs=1e-4), pytest.approx(3.4612, abs=1e-4))
+    reward = figure1.Figure1Run.ratio(run.reward_grad)
+    assert (np.nanmin(reward), np.nanmax(reward)) == (pytest.approx(1.1094, abs=1e-4), pytest.approx(1.6162, abs=1e-4))
+    dw_min = np.nanmin(run.ratios("kl", "d|W only")[~run.reset_steps()])
+    assert dw_min == pytest.approx(4.62, abs=5e-3)
+
+
+def _autograd_kl_ratios(L, z0, w, steps, ref_every):
+    """KL-term ratios |g_s| / ||g_d|| over training from an autograd loop through the enumeration."""
+    batch = toy_numerics.enumerate_toy(4, L)
+    z = torch.tensor(z0, dtype=torch.float64, requires_grad=True)
+    ratios = []
+    for step in range(steps):
+        if step % ref_every == 0:
+            z_ref = z.detach().clone()
+        gJ, = torch.autograd.grad(toy_numerics.expected_reward(batch, z), z)
+        gK, = torch.autograd.grad(toy_numerics.kl_sequence(batch, z, z_ref), z)
+        if step % ref_every:
+            ratios.append((gK[0].abs() / gK[1:].norm()).item())
+        with torch.no_grad():
+            z += gJ - w * gK
+    return np.array(ratios)
+
+
+@pytest.mark.parametrize("L", [1, 3])
+def test_sweep_rows_equal_an_autograd_training_loop(L):
+    z0s, steps = ((1.0, -2.0, 2.0), (-2.0, 0.0, -2.0)), 40
+    rows = figure1.sweep(z0s=z0s, ws=(0.2,), ref_everys=(25,), lengths=L, steps=steps)
+    for z0, row in zip(z0s, rows):
+        expected = _autograd_kl_ratios(L, z0, 0.2, steps, 25)
+        assert row[("kl", "both (norm)")] == (pytest.approx(expected.min(), rel=1e-6), pytest.approx(expected.max(), rel=1e-6))
