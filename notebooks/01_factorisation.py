@@ -17,8 +17,8 @@
 
 # %%
 from dsproof.display import show_claim, show_expr, show_terms
-from numerics import crosscheck as X
-from theory import toy as T_
+from numerics import crosscheck as crosscheck
+from theory import toy as toy_theory
 from theory.trajectory import (corollary_3_1, corollary_3_1_general, episode_layout, lemma_3_1, lemma_3_1_induction,
                                log_factorised, parameterisation, T_sym)
 
@@ -55,7 +55,7 @@ lemma_3_1_induction(), corollary_3_1_general()
 # The lemma's product over the toy model's trajectories sums to one (here T = 3 attempts of 1 token):
 
 # %%
-show_expr(r"\sum_\tau P(\tau) - 1", X.toy_model(3, (1, 1, 1)).total_probability() - 1, simplify=True)
+show_expr(r"\sum_\tau P(\tau) - 1", crosscheck.toy_model(3, (1, 1, 1)).total_probability() - 1, simplify=True)
 
 # %%
 show_claim("lemma-3.1");
@@ -83,7 +83,7 @@ show_claim("cor-3.1");
 # gradient. In the toy model (logits $\theta_s, \theta_{dC}, \theta_{dW}$, T = 2 attempts of 1 token):
 
 # %%
-m = X.toy_model(2, (1, 1))
+m = crosscheck.toy_model(2, (1, 1))
 show_expr(r"E[g_{sampling} g_{decision}^T]", m.expected_score_product("sampling", "decision"))
 show_terms(m.hessian_cross_terms(m.J_backward, "Corollary 3.1"), simplify=True)
 

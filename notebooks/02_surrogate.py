@@ -19,9 +19,8 @@
 import sympy as sp
 
 from dsproof.display import show_claim, show_expr, show_terms
-from numerics import crosscheck as X
-from theory import surrogate as S
-
+from numerics import crosscheck as crosscheck
+from theory import surrogate as surrogate_theory
 # %% [markdown]
 # <a id="thm-3.1"></a>
 # ## Theorem 3.1: one advantage multiplies both score sums
@@ -30,22 +29,22 @@ from theory import surrogate as S
 # $\sum \nabla\log\pi_d$ (first entry: the trajectory's outcomes).
 
 # %%
-m = X.toy_model(2, (1, 1))
-for path, ws, wd in S.theorem_3_1_coefficients(m):
+m = crosscheck.toy_model(2, (1, 1))
+for path, ws, wd in surrogate_theory.theorem_3_1_coefficients(m):
     show_expr(r"\text{" + str(path.outcomes) + r"}\quad (Q_{sample}, Q_d)", (ws, wd))
 
 # %% [markdown]
 # The expected per-stage gradient $E[A\, g_{stage}]$ equals $\partial J/\partial\theta_{stage}$:
 
 # %%
-show_terms(S.expected_stage_gradient(m, "seq-mean-token-sum"), simplify=True)
+show_terms(surrogate_theory.expected_stage_gradient(m, "seq-mean-token-sum"), simplify=True)
 
 # %% [markdown]
 # With $\gamma < 1$ the decision and the sampling tokens sit at different distances from the reward:
 
 # %%
 gamma, L_k = sp.symbols("gamma L_k", positive=True)
-show_expr(r"Q_d / Q_{sample}", S.discounted_q_ratio(L_k, gamma))
+show_expr(r"Q_d / Q_{sample}", surrogate_theory.discounted_q_ratio(L_k, gamma))
 
 # %%
 show_claim("thm-3.1");
@@ -66,8 +65,8 @@ show_claim("thm-3.1-norms");
 
 # %%
 path = next(p for p in m.paths() if p.outcomes == ("W", "C"))
-for mode in S.MODES:
-    show_expr(r"c_{\mathrm{" + mode.replace("-", r"\text{-}") + "}}", S.aggregation_factor(m, path, mode))
+for mode in surrogate_theory.MODES:
+    show_expr(r"c_{\mathrm{" + mode.replace("-", r"\text{-}") + "}}", surrogate_theory.aggregation_factor(m, path, mode))
 
 # %%
 show_claim("thm-3.1-practised");

@@ -17,8 +17,8 @@
 # %%
 from dsproof.display import show_claim, show_expr, show_scaling_table, show_terms
 from dsproof.figures import ratio_vs_length
-from numerics import crosscheck as X
-from theory import kl as K
+from numerics import crosscheck as crosscheck
+from theory import kl as kl_theory
 from theory.closed_form import ClosedForm
 
 # %% [markdown]
@@ -28,16 +28,16 @@ from theory.closed_form import ClosedForm
 # Toy model with T = 2 attempts of 1 token; $q, p_{dC}, p_{dW}$ and their reference values.
 
 # %%
-m = X.toy_model(2, (1, 1))
+m = crosscheck.toy_model(2, (1, 1))
 show_expr(r"\mathrm{KL}(P_\theta \| P_{ref})", m.kl_sequence)
-show_terms(K.kl_exact_terms(m))
+show_terms(kl_theory.kl_exact_terms(m))
 
 # %% [markdown]
 # The decision gradient contains the KL of the attempts a RESAMPLE buys — the future-KL cross-term
 # (per-token sampling KL $kl_{tok}$):
 
 # %%
-show_terms(K.future_kl_cross_term(m))
+show_terms(kl_theory.future_kl_cross_term(m))
 
 # %% [markdown]
 # ### For every budget T and attempt length L
@@ -61,7 +61,7 @@ show_claim("thm-3.2");
 # k2 as a token-sum loss gives the "partial" gradient: the reach probabilities are frozen.
 
 # %%
-show_terms(K.kl_partial_terms(m))
+show_terms(kl_theory.kl_partial_terms(m))
 
 # %%
 show_claim("thm-3.2-practised");

@@ -20,10 +20,9 @@
 from dsproof.display import show_claim, show_expr, show_terms
 import sympy as sp
 
-from theory import sft as F
-
+from theory import sft as sft_theory
 # %%
-show_terms(F.implicit_reward_identities(3))
+show_terms(sft_theory.implicit_reward_identities(3))
 
 # %% [markdown]
 # D.2 / D.4: the decision tokens' share of the summed credit when every token's gradient has the same size;
@@ -31,7 +30,7 @@ show_terms(F.implicit_reward_identities(3))
 
 # %%
 L = sp.Symbol("L", positive=True)
-show_expr(r"\mathrm{share}_d", F.stage_share(2 * L, 2))
+show_expr(r"\mathrm{share}_d", sft_theory.stage_share(2 * L, 2))
 
 # %%
 show_claim("appD-sft-dft");

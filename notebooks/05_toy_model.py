@@ -19,9 +19,8 @@
 # %%
 from dsproof.display import show_claim, show_expr
 from dsproof.figures import FIG1_SETTINGS, appendix_c_map, figure1
-from numerics import crosscheck as X
-
-m = X.toy_model(2, (1, 1))
+from numerics import crosscheck as crosscheck
+m = crosscheck.toy_model(2, (1, 1))
 show_expr("J", m.J_backward)
 show_expr(r"J_{enumerated} - J_{backward}", m.J_enumerated - m.J_backward, simplify=True)
 show_expr(r"E[\#\mathrm{attempts}]", m.expected_attempts)

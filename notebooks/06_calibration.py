@@ -18,25 +18,24 @@
 # %%
 from dsproof.display import show_claim, show_expr
 from dsproof.figures import calibration
-from theory import calibration as C_
-
-show_expr(r"\mathrm{acc}_\infty", C_.predicted_accuracy())
+from theory import calibration as calibration_theory
+show_expr(r"\mathrm{acc}_\infty", calibration_theory.predicted_accuracy())
 
 # %% [markdown]
 # With a budget of T attempts (the toy model's backward recursion; the last attempt is kept), and sympy's limit
 # of it as $T\to\infty$:
 
 # %%
-show_expr(r"\mathrm{acc}_T", C_.predicted_accuracy_budget())
-show_expr(r"\lim_{T\to\infty} \mathrm{acc}_T", C_.budget_limit())
+show_expr(r"\mathrm{acc}_T", calibration_theory.predicted_accuracy_budget())
+show_expr(r"\lim_{T\to\infty} \mathrm{acc}_T", calibration_theory.budget_limit())
 
 # %% [markdown]
 # The exact gap: its sign is that of $1 - p_{dC} - p_{dW}$, so the unlimited formula over-predicts a finite budget
 # exactly when the decision is informative ($p_{dC} + p_{dW} > 1$), and the gap shrinks like $b^{T-1}$:
 
 # %%
-show_expr(r"\mathrm{acc}_T - \mathrm{acc}_\infty", C_.budget_gap())
-C_.prediction_bias()
+show_expr(r"\mathrm{acc}_T - \mathrm{acc}_\infty", calibration_theory.budget_gap())
+calibration_theory.prediction_bias()
 
 # %% [markdown]
 # The formula's one accuracy $p_s$ for every attempt is an assumption. When the attempts after the first have
@@ -45,9 +44,9 @@ C_.prediction_bias()
 # attempts at accuracy $p_r$; at $p_r = p_s$ it is $\mathrm{acc}_T$ again. For $T = 3$:
 
 # %%
-show_expr(r"\mathrm{acc}_3(p_s, p_r)", C_.predicted_accuracy_retry(3))
-show_expr(r"\mathrm{acc}_3(p_s, p_s) - \mathrm{acc}_3", C_.predicted_accuracy_retry(3, C_.p_s, C_.p_s)
-          - C_.predicted_accuracy_budget(3), simplify=True)
+show_expr(r"\mathrm{acc}_3(p_s, p_r)", calibration_theory.predicted_accuracy_retry(3))
+show_expr(r"\mathrm{acc}_3(p_s, p_s) - \mathrm{acc}_3", calibration_theory.predicted_accuracy_retry(3, calibration_theory.p_s, calibration_theory.p_s)
+          - calibration_theory.predicted_accuracy_budget(3), simplify=True)
 
 # %%
 calibration();
