@@ -152,7 +152,7 @@ def load_run(path: Path) -> R.RunResult:
 def default_out(preset: str) -> Path:
     """Where ``dsproof reproduce --preset P`` writes without --out: SCRATCH for smoke (a pipeline check, never a
     result), OUT for the others."""
-    return SCRATCH if preset == "smoke" else OUT
+    return SCRATCH if preset.startswith("smoke") else OUT
 
 
 def resolve_preset(preset: str, device: str | None = None, **overrides) -> R.Preset:

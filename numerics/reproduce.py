@@ -18,6 +18,7 @@ unlimited retries) vs the observed accuracy, bootstrap CIs over prompts; and the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -50,6 +51,7 @@ class Preset:
     rl_lr: float = 1e-4
     rl_prompts: int = 8  # prompts per RL step
     group: int = 8  # samples per prompt (G)
+    attempt_format: str = "answer"  # numerics.multiply.ATTEMPT_FORMATS: answer digits only, or a chain of thought
     kl_type: str = "low_var_kl"
     kl_coef: float = 0.01
     reflect_frac: float = 0.5
@@ -66,15 +68,19 @@ PRESETS = {
                     "runs and its metrics are well-formed, not that RL wins", a=1, id_digits=(1, 2), ood_digits=(3,),
                     T=2, hidden=32, layers=2, heads=2, base_steps=60, sft_steps=30, rl_steps=6, batch=64,
                     rl_prompts=8, group=4, eval_prompts=48, bootstrap=200, attr_every=10),
-    "cpu": Preset("cpu", "CPU preset (a few minutes on 2 cores): 2 x {1,2,3}-digit (OOD 4), budget T=3",
-                  a=2, id_digits=(1, 2, 3), ood_digits=(4,), T=3, hidden=96, layers=3, heads=4, base_steps=2500,
-                  sft_steps=300, rl_steps=150, batch=128, lr=2e-3, rl_lr=1e-4, rl_prompts=16, group=8,
-                  eval_prompts=500, attr_every=20),
+    "cpu": Preset("cpu", "CPU preset (about 1.5 min a seed on 2 idle cores, so 8 seeds fit): 2 x {1,2,3}-digit "
+                  "(OOD 4), budget T=3", a=2, id_digits=(1, 2, 3), ood_digits=(4,), T=3, hidden=96, layers=3,
+                  heads=4, base_steps=900, sft_steps=150, rl_steps=100, batch=128, lr=2e-3, rl_lr=1e-4,
+                  rl_prompts=16, group=8, eval_prompts=300, attr_every=20),
     "h100": Preset("h100", "GPU preset for one H100 (< 10 min): the paper's 3 x n-digit, n in 3..6 (OOD 7..9), "
                    "budget T=3", a=3, id_digits=(3, 4, 5, 6), ood_digits=(7, 8, 9), T=3, hidden=384, layers=6,
                    heads=6, base_steps=6000, sft_steps=1500, rl_steps=200, batch=256, lr=1e-3, rl_lr=2e-5,
                    rl_prompts=32, group=16, eval_prompts=500, attr_every=50, device="cuda", matmul_precision="high"),
 }
+PRESETS.update({f"{name}-cot": dataclasses.replace(
+    p, name=f"{name}-cot", attempt_format="cot",
+    description=p.description.split(":", 1)[0] + ", chain-of-thought attempts (partial products, carries, answer):"
+    + p.description.split(":", 1)[1]) for name, p in list(PRESETS.items())})
 KL_TYPES = {"low_var_kl": ("k3", 10.0), "kl": ("k1", None), "mse": ("k2", None), "none": (None, None)}
 
 
@@ -89,7 +95,7 @@ def build(preset: Preset, seed: int | None = None):
     cfg._attn_implementation = "sdpa"
     torch.manual_seed(preset.seed if seed is None else seed)
     model = transformers.LlamaForCausalLM(cfg).to(preset.device)
-    return M.FormatConstrained(model)
+    return M.FormatConstrained(model, preset.attempt_format)
 
 
 # ------------------------------------------------------------------------------------------- data
@@ -100,7 +106,7 @@ def _prompts(preset: Preset, n: int, count: int, rng):
 
 def decode_steps(preset: Preset, n: int) -> int:
     """Tokens generate() samples per episode of digit count n: T attempts and T - 1 decisions."""
-    return preset.T * (M.attempt_len(preset.a, n) + 1) - 1
+    return preset.T * (M.attempt_len(preset.a, n, preset.attempt_format) + 1) - 1
 
 
 @torch.no_grad()
@@ -108,7 +114,7 @@ def generate(model, prompts: list[list[int]], products: list[int], n: int, prese
              generator: torch.Generator) -> M.Episodes:
     """Sample one episode per prompt from the (format-constrained) policy at temperature 1, decoding with a
     key/value cache; all prompts have the same digit count n, so they share one layout (no padding)."""
-    L = M.attempt_len(preset.a, n)
+    L = M.attempt_len(preset.a, n, preset.attempt_format)
     ids = torch.tensor(prompts, dtype=torch.long, device=preset.device)
     B = ids.shape[0]
     was_training = model.training
@@ -141,14 +147,15 @@ def _to(ep: M.Episodes, device) -> M.Episodes:
 
 
 def answers_batch(preset: Preset, rng, count: int) -> M.Episodes:
-    """Base pretraining data: ``prompt answer`` (no decision token)."""
+    """Base pretraining data: ``prompt attempt`` with the correct attempt in the preset's format (no decision
+    token)."""
     prompts, prods, atts, ns = [], [], [], []
     for _ in range(count):
         n = int(rng.choice(preset.id_digits))
-        p, v = _prompts(preset, n, 1, rng)
-        prompts += p
-        prods += v
-        atts.append([M.encode_answer(v[0], preset.a, n)])
+        (x,), (y,) = M.sample_operands(preset.a, n, 1, rng)
+        prompts.append(M.encode_prompt(int(x), int(y), preset.a, n))
+        prods.append(int(x * y))
+        atts.append([M.encode_attempt(int(x), int(y), preset.a, n, preset.attempt_format)])
         ns.append(n)
     return _to(M.build_episodes(prompts, atts, [[] for _ in prompts], prods, ns), preset.device)
 
@@ -162,17 +169,17 @@ def demo_batch(preset: Preset, rng, count: int, reflect_frac: float, wrong_pool:
         if rng.random() < reflect_frac:
             pool = (wrong_pool or {}).get(n) or []
             if pool:
-                x, y, w = pool[int(rng.integers(len(pool)))]
+                x, y, wrong = pool[int(rng.integers(len(pool)))]
             else:
                 (x,), (y,) = M.sample_operands(preset.a, n, 1, rng)
-                w = M.wrong_answer(int(x * y), preset.a, n, rng)
+                wrong = M.wrong_attempt(int(x), int(y), preset.a, n, rng, preset.attempt_format)
             v = int(x * y)
-            atts.append([M.encode_answer(w, preset.a, n), M.encode_answer(v, preset.a, n)])
+            atts.append([list(wrong), M.encode_attempt(int(x), int(y), preset.a, n, preset.attempt_format)])
             decs.append([M.RESAMPLE, M.STOP] if preset.T > 2 else [M.RESAMPLE])
         else:
             (x,), (y,) = M.sample_operands(preset.a, n, 1, rng)
             v = int(x * y)
-            atts.append([M.encode_answer(v, preset.a, n)])
+            atts.append([M.encode_attempt(int(x), int(y), preset.a, n, preset.attempt_format)])
             decs.append([M.STOP])
         prompts.append(M.encode_prompt(int(x), int(y), preset.a, n))
         prods.append(v)
@@ -184,15 +191,15 @@ WRONG_POOL_PER_N = 256  # prompts per digit count whose wrong first attempts see
 
 
 def wrong_attempts(model, preset: Preset, rng, generator, per_n: int = WRONG_POOL_PER_N) -> dict[int, list]:
-    """The base model's own wrong first attempts, per digit count: (x, y, wrong value)."""
+    """The base model's own wrong first attempts, per digit count: (x, y, the attempt's tokens)."""
     pool = {}
     for n in preset.id_digits:
         x, y = M.sample_operands(preset.a, n, per_n, rng)
         prompts = [M.encode_prompt(int(i), int(j), preset.a, n) for i, j in zip(x, y)]
         ep = generate(model, prompts, [int(i * j) for i, j in zip(x, y)], n, preset, generator)
-        L, P = M.attempt_len(preset.a, n), M.prompt_len(preset.a, n)
+        L, P = M.attempt_len(preset.a, n, preset.attempt_format), M.prompt_len(preset.a, n)
         firsts = ep.input_ids[:, P:P + L].tolist()
-        pool[n] = [(int(i), int(j), M.decode_answer(f)) for i, j, f, c in zip(x, y, firsts, ep.correct) if not c[0]]
+        pool[n] = [(int(i), int(j), f) for i, j, f, c in zip(x, y, firsts, ep.correct) if not c[0]]
     return pool
 
 
