@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from numerics import reproduce as R
+from numerics.reproduce import PRESETS, Preset, RunResult, results_table
+from numerics.reproduce import run as run_preset
 
 from .ledger import Evidence, Outcome, claim
 
@@ -26,7 +27,7 @@ PREFERENCE = ("h100", "cpu", "smoke")
 MODEL_COLOURS = {"base": "C7", "sft": "C0", "sft-reflect": "C2", "rl": "C3"}
 
 
-def figure_metrics(res: R.RunResult) -> plt.Figure:
+def figure_metrics(res: RunResult) -> plt.Figure:
     """Accuracy, p_s, pass@T, p_retry, p_dC, p_dW per digit count for every model, with 95% bootstrap CIs."""
     keys = ("accuracy", "p_s", "pass_at_T", "p_retry", "p_dC", "p_dW")
     fig, axes = plt.subplots(1, len(keys), figsize=(21, 3.4), sharey=True)
@@ -50,7 +51,7 @@ def figure_metrics(res: R.RunResult) -> plt.Figure:
     return fig
 
 
-def figure_calibration(res: R.RunResult) -> plt.Figure:
+def figure_calibration(res: RunResult) -> plt.Figure:
     """Predicted accuracy (budget T) vs observed, every model and digit count, with CIs: the §4.2 formula (one
     accuracy p_s for every attempt, filled) and the same with the retries' own accuracy p_retry (open)."""
     fig, ax = plt.subplots(figsize=(4.6, 4.4))
@@ -75,7 +76,7 @@ def figure_calibration(res: R.RunResult) -> plt.Figure:
     return fig
 
 
-def figure_attribution(res: R.RunResult) -> plt.Figure:
+def figure_attribution(res: RunResult) -> plt.Figure:
     """The per-stage gradient attribution ratio during SFT (reflection demos) and RL (surrogate)."""
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for phase, c in (("sft-reflect", "C2"), ("rl", "C3")):
@@ -94,7 +95,7 @@ def figure_attribution(res: R.RunResult) -> plt.Figure:
 FIGURES = {"metrics": figure_metrics, "calibration": figure_calibration, "attribution": figure_attribution}
 
 
-def _draw(res: R.RunResult, out: Path) -> list[str]:
+def _draw(res: RunResult, out: Path) -> list[str]:
     names = []
     for name, fn in FIGURES.items():
         fig = fn(res)
@@ -114,14 +115,14 @@ def redraw(out: Path = OUT) -> list[Path]:
     return done
 
 
-def save(res: R.RunResult, models: dict, out: Path) -> Path:
+def save(res: RunResult, models: dict, out: Path) -> Path:
     """Write results.json, table.md, the figures and the checkpoints (``checkpoints/*.pt``, git-ignored)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "checkpoints").mkdir(exist_ok=True)
     for name, m in models.items():
         torch.save(m.model.state_dict(), out / "checkpoints" / f"{name}.pt")
     figs = _draw(res, out)
-    table = R.results_table(res)
+    table = results_table(res)
     data = dict(status="ok", description=res.preset["description"], preset=res.preset, table=table,
                 models={k: {str(n): v for n, v in d.items()} for k, d in res.models.items()},
                 gains={str(n): g for n, g in res.gains.items()},
@@ -139,10 +140,10 @@ def save(res: R.RunResult, models: dict, out: Path) -> Path:
     return path
 
 
-def load_run(path: Path) -> R.RunResult:
+def load_run(path: Path) -> RunResult:
     """A RunResult from a saved results.json (for the figures and the notebook)."""
     d = json.loads(Path(path).read_text())
-    return R.RunResult(preset=d["preset"], models={k: {int(n): v for n, v in per.items()} for k, per in d["models"].items()},
+    return RunResult(preset=d["preset"], models={k: {int(n): v for n, v in per.items()} for k, per in d["models"].items()},
                        gains={int(n): g for n, g in d["gains"].items()},
                        gains_retry={int(n): g for n, g in d.get("gains_retry", {}).items()},
                        diffs={int(n): v for n, v in d.get("diffs", {}).items()}, attribution=d["attribution"],
@@ -155,16 +156,16 @@ def default_out(preset: str) -> Path:
     return SCRATCH if preset.startswith("smoke") else OUT
 
 
-def resolve_preset(preset: str, device: str | None = None, **overrides) -> R.Preset:
+def resolve_preset(preset: str, device: str | None = None, **overrides) -> Preset:
     """The named preset with ``device`` and field overrides applied; ValueError for an unknown preset,
     RuntimeError when it needs CUDA and torch has none."""
     import dataclasses
 
-    if preset not in R.PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; expected one of {tuple(R.PRESETS)}")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {tuple(PRESETS)}")
     if device is not None:
         overrides["device"] = device
-    p = dataclasses.replace(R.PRESETS[preset], **overrides)
+    p = dataclasses.replace(PRESETS[preset], **overrides)
     if p.device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"preset {preset} runs on {p.device}, but no CUDA device is available "
                            "(pass --device cpu to run it on the CPU, slowly)")
@@ -177,8 +178,8 @@ def reproduce(preset: str, out: Path | None = None, device: str | None = None, p
     ``out`` defaults to :func:`default_out`."""
     p = resolve_preset(preset, device, **overrides)
     out = default_out(preset) if out is None else out
-    res, models = R.run(p, progress=progress)
-    folder = preset if p.seed == R.PRESETS[preset].seed else f"{preset}-seed{p.seed}"
+    res, models = run_preset(p, progress=progress)
+    folder = preset if p.seed == PRESETS[preset].seed else f"{preset}-seed{p.seed}"
     return save(res, models, Path(out) / folder)
 
 
