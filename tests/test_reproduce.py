@@ -288,6 +288,37 @@ def test_smoke_preset_end_to_end(smoke_run):
         "base.pt", "rl.pt", "sft-reflect.pt", "sft.pt"]
 
 
+def test_cot_smoke_preset_end_to_end(smoke_run, monkeypatch):
+    """The chain-of-thought proxy through the same pipeline: its episodes have the CoT layout, its results are
+    well-formed, and the claim's table shows it beside the answer-only run."""
+    out, _ = smoke_run
+    p = reproduce.PRESETS["smoke-cot"]
+    assert p.attempt_format == "cot" and reproduce.build(p).attempt_format == "cot"
+    path = reproduction.reproduce("smoke-cot", out)
+    data = json.loads(path.read_text())
+    assert data["preset"]["attempt_format"] == "cot" and set(data["models"]) == {"base", "sft", "sft-reflect", "rl"}
+    for per_n in data["models"].values():
+        for v in per_n.values():
+            assert all(math.isnan(x) or 0 <= x <= 1 for x in v["metrics"].values())
+    assert (out / "seeds.md").read_text().count("chain of thought (smoke-cot)") == 4
+    monkeypatch.setattr(reproduction, "OUT", out)
+    table = reproduction.check_empirical().evidence[-1].figure
+    assert "answer-only (smoke): verdict" in table and "chain of thought (smoke-cot): verdict" in table
+
+
+def test_cot_demonstrations_and_generation_have_the_cot_layout():
+    p = reproduce.PRESETS["smoke-cot"]
+    rng = np.random.default_rng(0)
+    demos = reproduce.demo_batch(p, rng, 16, 1.0, None)  # every demo reflects, with a synthetic wrong CoT attempt
+    assert all(c == [False, True] for c in demos.correct)
+    base = reproduce.answers_batch(p, rng, 8)
+    L = {n: multiply.attempt_len(p.a, n, "cot") for n in p.id_digits}
+    assert [int((s == 1).sum()) for s in base.stage] == [L[n] for n in base.digits]
+    prompts, prods = reproduce.sample_prompts(p, 2, 4, rng)
+    ep = reproduce.generate(reproduce.build(p), prompts, prods, 2, p, torch.Generator().manual_seed(0))
+    assert all(int((s == 1).sum()) == L[2] * len(c) for s, c in zip(ep.stage, ep.correct))
+
+
 def test_ledger_claim_reads_the_results(smoke_run, monkeypatch):
     out, _ = smoke_run
     monkeypatch.setattr(reproduction, "OUT", out)
@@ -309,7 +340,8 @@ def test_smoke_output_stays_out_of_git_and_the_report(monkeypatch, tmp_path):
     default = reproduction.default_out("smoke")
     assert default == reproduction.SCRATCH and not default.resolve().is_relative_to(reproduction.OUT.resolve())
     assert not default.resolve().is_relative_to((reproduction.ROOT / "reports" / "reproduce").resolve())
-    assert all(reproduction.default_out(p) == reproduction.OUT for p in reproduce.PRESETS if p != "smoke")
+    assert all(reproduction.default_out(p) == reproduction.OUT for p in reproduce.PRESETS if not p.startswith("smoke"))
+    assert reproduction.default_out("smoke-cot") == reproduction.SCRATCH
     probe = default / "smoke" / "results.json"
     ignored = subprocess.run(["git", "check-ignore", "-q", str(probe)], cwd=reproduction.ROOT).returncode
     assert ignored == 0, f"{probe} is not git-ignored"
@@ -453,3 +485,76 @@ def test_gain_split_against_subset_shapley_and_recursion():
     want3 = _shapley_by_subsets(lambda ps, dc, dw: _accuracy_by_recursion(3, ps, dc, dw), a3, b3)
     for k in reproduce.PLAYERS:
         assert g3[k] == pytest.approx(want3[k], rel=1e-10, abs=1e-15), k
+
+
+# ------------------------------------------------------------------ sec4-empirical: pooling, per seed, leave-one-out
+def _fake_run(seed: int, name: str, cells: dict) -> dict:
+    """A results.json with in-distribution cells n -> (sft p_s CI, sft-reflect p_s CI, paired accuracy gain
+    (est, lo, hi), split (sampling, decision)); every other field well-formed and uninformative."""
+    ns = list(cells) + [9]  # 9: out of distribution
+    metric = dict(accuracy=0.5, p_s=0.4, p_dC=0.6, p_dW=0.3, p_retry=0.2, pass_at_T=0.7, predicted_T=0.5,
+                  predicted_inf=0.5, predicted_T_retry=0.5)
+    ci = {k: (v - 0.1, v + 0.1) for k, v in metric.items()}
+    models = {m: {str(n): dict(metrics=metric, ci=dict(ci)) for n in ns} for m in ("base", "sft", "sft-reflect", "rl")}
+    diffs, gains = {}, {}
+    for n, (sft_ci, refl_ci, gain, (samp, dec)) in cells.items():
+        models["sft"][str(n)] = dict(metrics=metric, ci=dict(ci, p_s=sft_ci))
+        models["sft-reflect"][str(n)] = dict(metrics=metric, ci=dict(ci, p_s=refl_ci))
+        diffs[str(n)] = dict(accuracy=gain)
+        gains[str(n)] = dict(total=samp + dec, p_s=samp, p_retry=0.0, p_dC=dec, p_dW=0.0, sampling=samp, decision=dec)
+    diffs["9"] = dict(accuracy=(0.0, -0.1, 0.1))
+    return dict(status="ok", description=f"fake {name}", preset=dict(name=name, seed=seed, id_digits=list(cells),
+                ood_digits=[9], a=2, T=3), models=models, diffs=diffs, gains=gains, gains_retry=gains,
+                final_losses={"base": 1.0}, seconds={"total": 1.0})
+
+
+OK_PS, LOW_PS = (0.3, 0.5), (0.1, 0.25)  # sft-reflect's p_s CI entirely below sft's: reflection-SFT damaged it
+SIG, NOT_SIG = (0.1, 0.02, 0.2), (0.05, -0.01, 0.1)
+# seed 0: n=1 not significant, n=2 pooled (0.01, 0.03); seed 1: n=2 damaged (0.2, 0.0), n=1 pooled (0.05, -0.01);
+# seed 2: n=2 pooled (0.02, 0.08).  Pooled: sampling 0.08, decision 0.10 -> 10/18; by hand per seed 0.75, -1/6, 0.8;
+# leaving out seed 0: (0.07, 0.07) -> 1/2, seed 1: (0.03, 0.11) -> 11/14, seed 2: (0.06, 0.02) -> 1/4
+MIXED = {0: {1: (OK_PS, OK_PS, NOT_SIG, (0.3, 0.0)), 2: (OK_PS, OK_PS, SIG, (0.01, 0.03))},
+         1: {1: (OK_PS, OK_PS, SIG, (0.05, -0.01)), 2: (OK_PS, LOW_PS, SIG, (0.2, 0.0))},
+         2: {1: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0)), 2: (OK_PS, OK_PS, SIG, (0.02, 0.08))}}
+
+
+def _write_runs(out, name, per_seed):
+    for seed, cells in per_seed.items():
+        folder = out / (name if seed == 0 else f"{name}-seed{seed}")
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps(_fake_run(seed, name, cells)))
+
+
+def test_pooling_rule_per_seed_verdicts_and_leave_one_seed_out(tmp_path, monkeypatch):
+    _write_runs(tmp_path, "cpu-cot", MIXED)
+    monkeypatch.setattr(reproduction, "OUT", tmp_path)
+    sm = reproduction.proxy_summary("cot")
+    assert sm["preset"] == "cpu-cot" and sm["seeds"] == [0, 1, 2]
+    assert sm["verdicts"] == {0: "decision", 1: "sampling", 2: "decision"}
+    assert sm["share"] == pytest.approx(10 / 18, rel=1e-12)
+    assert sm["loso"] == pytest.approx({0: 1 / 2, 1: 11 / 14, 2: 1 / 4}, rel=1e-12)
+    assert sm["excluded"] == {"RL's gain not significant": 2, "reflection-SFT lowered p_s": 1}
+    # pooled 10/18 > 1/2, but leaving seed 2 out turns it: not robust, so the claim stays open
+    o = reproduction.check_empirical()
+    assert o.verdict == "open" and "not robustly" in o.summary and "56%" in o.summary
+    assert "| 1 | 1 of 2 (n=1) | +0.040 | -17% | sampling |" in o.evidence[-1].figure
+
+
+def test_robust_decision_gain_in_the_cot_proxy_holds_under_assumptions(tmp_path, monkeypatch):
+    decision = {s: {2: (OK_PS, OK_PS, SIG, (0.01, 0.05 + 0.01 * s))} for s in range(4)}
+    sampling = {s: {2: (OK_PS, OK_PS, SIG, (0.05, 0.01))} for s in range(4)}
+    _write_runs(tmp_path, "cpu-cot", decision)
+    _write_runs(tmp_path, "cpu", sampling)
+    monkeypatch.setattr(reproduction, "OUT", tmp_path)
+    o = reproduction.check_empirical()
+    assert o.verdict == "holds-under-assumptions", o.summary
+    assert "answer-only control" in o.summary and "not robustly decision" in o.summary
+    table = o.evidence[-1].figure
+    assert "answer-only (cpu): verdict" in table and "chain of thought (cpu-cot): verdict" in table
+    # the damaged cell rule: the same decision runs with reflection-SFT's p_s knocked down pool nothing
+    for p in tmp_path.glob("cpu-cot*/results.json"):
+        d = json.loads(p.read_text())
+        d["models"]["sft-reflect"]["2"]["ci"]["p_s"] = list(LOW_PS)
+        p.write_text(json.dumps(d))
+    o = reproduction.check_empirical()
+    assert o.verdict == "open" and "no pooled cell" in o.summary

@@ -52,7 +52,11 @@ PRESETS = {
                    heads=6, base_steps=6000, sft_steps=1500, rl_steps=200, batch=256, lr=1e-3, rl_lr=2e-5,
                    rl_prompts=32, group=16, eval_prompts=500, attr_every=50, device="cuda", matmul_precision="high"),
 }
+# the chain-of-thought proxies: the same sizes as their answer-only controls (the smoke check cut further, so that
+# its longer episodes stay within a minute in the test suite)
 PRESETS.update({f"{name}-cot": dataclasses.replace(
     p, name=f"{name}-cot", attempt_format="cot",
     description=p.description.split(":", 1)[0] + ", chain-of-thought attempts (partial products, carries, answer):"
     + p.description.split(":", 1)[1]) for name, p in list(PRESETS.items())})
+PRESETS["smoke-cot"] = dataclasses.replace(PRESETS["smoke-cot"], base_steps=40, sft_steps=20, rl_steps=4,
+                                           eval_prompts=24, bootstrap=100)
