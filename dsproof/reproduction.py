@@ -281,6 +281,25 @@ def format_runs(fmt: str, out: Path | None = None) -> tuple[str, list[tuple[str,
     return None
 
 
+#: preset fields that may differ between seeds of one pool (where and with which seed it ran)
+RUN_FIELDS = ("seed", "device", "matmul_precision", "description")
+
+
+def same_settings(runs: list[tuple[str, dict]], name: str) -> tuple[list, list]:
+    """Split saved runs into those made with the current settings of preset ``name`` (every field but RUN_FIELDS
+    equal) and stale ones (made with other sizes or steps: pooling them would mix experiments)."""
+    import dataclasses
+
+    want = {k: v for k, v in dataclasses.asdict(PRESETS[name]).items() if k not in RUN_FIELDS} if name in PRESETS \
+        else None
+    same, stale = [], []
+    for label, d in runs:
+        got = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d["preset"].items() if k not in RUN_FIELDS}
+        got.setdefault("attempt_format", "answer")  # runs saved before the field existed were answer-only
+        (same if want is None or got == want else stale).append((label, d))
+    return same, stale
+
+
 def comparable_cells(data: dict) -> list[dict]:
     """Every in-distribution cell of one run with its SFT-reflect -> RL gain, its gain split and whether it is
     pooled (POOLING_RULE; ``excluded``: why not, or None)."""
@@ -330,9 +349,11 @@ def proxy_summary(fmt: str, out: Path | None = None) -> dict | None:
     if found is None:
         return None
     name, runs = found
+    runs, stale = same_settings(runs, name)
     per_seed = {d["preset"]["seed"]: comparable_cells(d) for _, d in runs}
     cells = [c for cs in per_seed.values() for c in cs]
     return dict(fmt=fmt, label=dict((f, lab) for f, lab, _ in FORMATS)[fmt], preset=name, runs=runs,
+                stale=[label for label, _ in stale],
                 seeds=sorted(per_seed), verdicts={s: seed_verdict(cs) for s, cs in per_seed.items()},
                 cells=cells, share=pooled_share(cells), loso=leave_one_seed_out(cells),
                 excluded={why: sum(c["excluded"] == why for c in cells) for why in
@@ -379,7 +400,7 @@ def seeds_table(summaries: list[dict]) -> str:
 
 def write_seeds_summary(out: Path) -> Path | None:
     """reports/reproduce/seeds.md: the two proxies side by side, per seed (seeds_table), with the pooling rule."""
-    sums = [s for s in (proxy_summary(f, out) for f, _, _ in FORMATS) if s]
+    sums = [s for s in (proxy_summary(f, out) for f, _, _ in FORMATS) if s and s["seeds"]]
     if not sums:
         return None
     path = Path(out) / "seeds.md"
@@ -440,6 +461,14 @@ def check_empirical() -> Outcome:
         for label, d in (sm["runs"] if sm else []):
             ev += _run_evidence(label, d)[0]
     present = [sm for sm in sums.values() if sm]
+    for sm in present:
+        if sm["stale"]:
+            ev.append(Evidence("skipped", f"{sm['label']}: saved runs made with other settings of preset "
+                               f"{sm['preset']} than the code's (not pooled)", ", ".join(sm["stale"]), ""))
+    present = [sm for sm in present if sm["seeds"]]
+    if not present:
+        return Outcome("open", ev, "Not measured with the current presets: every saved run was made with other "
+                       "settings (listed in the evidence).")
     ev.append(Evidence("numeric", "the proxies side by side, per seed: cells pooled, their summed predicted gain, the "
                        "decision part's share and the seed's verdict; pooled and leave-one-seed-out (pooling rule: "
                        + POOLING_RULE + ")", seeds_table(present), ""))

@@ -491,7 +491,11 @@ def test_gain_split_against_subset_shapley_and_recursion():
 def _fake_run(seed: int, name: str, cells: dict) -> dict:
     """A results.json with in-distribution cells n -> (sft p_s CI, sft-reflect p_s CI, paired accuracy gain
     (est, lo, hi), split (sampling, decision)); every other field well-formed and uninformative."""
-    ns = list(cells) + [9]  # 9: out of distribution
+    import dataclasses
+
+    preset = dict(dataclasses.asdict(reproduce.PRESETS[name]), seed=seed)
+    assert tuple(cells) == preset["id_digits"]
+    ns = list(cells) + list(preset["ood_digits"])
     metric = dict(accuracy=0.5, p_s=0.4, p_dC=0.6, p_dW=0.3, p_retry=0.2, pass_at_T=0.7, predicted_T=0.5,
                   predicted_inf=0.5, predicted_T_retry=0.5)
     ci = {k: (v - 0.1, v + 0.1) for k, v in metric.items()}
@@ -502,10 +506,10 @@ def _fake_run(seed: int, name: str, cells: dict) -> dict:
         models["sft-reflect"][str(n)] = dict(metrics=metric, ci=dict(ci, p_s=refl_ci))
         diffs[str(n)] = dict(accuracy=gain)
         gains[str(n)] = dict(total=samp + dec, p_s=samp, p_retry=0.0, p_dC=dec, p_dW=0.0, sampling=samp, decision=dec)
-    diffs["9"] = dict(accuracy=(0.0, -0.1, 0.1))
-    return dict(status="ok", description=f"fake {name}", preset=dict(name=name, seed=seed, id_digits=list(cells),
-                ood_digits=[9], a=2, T=3), models=models, diffs=diffs, gains=gains, gains_retry=gains,
-                final_losses={"base": 1.0}, seconds={"total": 1.0})
+    for n in preset["ood_digits"]:
+        diffs[str(n)] = dict(accuracy=(0.0, -0.1, 0.1))
+    return dict(status="ok", description=f"fake {name}", preset=preset, models=models, diffs=diffs, gains=gains,
+                gains_retry=gains, final_losses={"base": 1.0}, seconds={"total": 1.0})
 
 
 OK_PS, LOW_PS = (0.3, 0.5), (0.1, 0.25)  # sft-reflect's p_s CI entirely below sft's: reflection-SFT damaged it
@@ -541,8 +545,9 @@ def test_pooling_rule_per_seed_verdicts_and_leave_one_seed_out(tmp_path, monkeyp
 
 
 def test_robust_decision_gain_in_the_cot_proxy_holds_under_assumptions(tmp_path, monkeypatch):
-    decision = {s: {2: (OK_PS, OK_PS, SIG, (0.01, 0.05 + 0.01 * s))} for s in range(4)}
-    sampling = {s: {2: (OK_PS, OK_PS, SIG, (0.05, 0.01))} for s in range(4)}
+    decision = {s: {1: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0)), 2: (OK_PS, OK_PS, SIG, (0.01, 0.05 + 0.01 * s))}
+                for s in range(4)}
+    sampling = {s: {1: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0)), 2: (OK_PS, OK_PS, SIG, (0.05, 0.01))} for s in range(4)}
     _write_runs(tmp_path, "cpu-cot", decision)
     _write_runs(tmp_path, "cpu", sampling)
     monkeypatch.setattr(reproduction, "OUT", tmp_path)
@@ -558,3 +563,11 @@ def test_robust_decision_gain_in_the_cot_proxy_holds_under_assumptions(tmp_path,
         p.write_text(json.dumps(d))
     o = reproduction.check_empirical()
     assert o.verdict == "open" and "no pooled cell" in o.summary
+    # runs made with other settings of the preset are listed, never pooled
+    for p in tmp_path.glob("cpu-cot*/results.json"):
+        d = json.loads(p.read_text())
+        d["preset"]["base_steps"] += 1
+        p.write_text(json.dumps(d))
+    o = reproduction.check_empirical()
+    assert "chain of thought (cpu-cot)" not in o.evidence[-1].figure
+    assert any(e.kind == "skipped" and "cpu-cot-seed3" in e.figure for e in o.evidence)
