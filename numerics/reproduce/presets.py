@@ -43,8 +43,7 @@ PRESETS = {
                     "runs and its metrics are well-formed, not that RL wins", a=1, id_digits=(1, 2), ood_digits=(3,),
                     T=2, hidden=32, layers=2, heads=2, base_steps=60, sft_steps=30, rl_steps=6, batch=64,
                     rl_prompts=8, group=4, eval_prompts=48, bootstrap=200, attr_every=10),
-    "cpu": Preset("cpu", "CPU preset (sized so 8 seeds of each attempt format fit on 2 shared cores): "
-                  "2 x {1,2}-digit (OOD 3), budget T=3", a=2, id_digits=(1, 2), ood_digits=(3,), T=3, hidden=96,
+    "cpu": Preset("cpu", "CPU preset (several seeds on 2 cores): 2 x {1,2}-digit (OOD 3), budget T=3", a=2, id_digits=(1, 2), ood_digits=(3,), T=3, hidden=96,
                   layers=3, heads=4, base_steps=400, sft_steps=80, rl_steps=50, batch=128, lr=2e-3, rl_lr=1e-4,
                   rl_prompts=16, group=8, eval_prompts=200, attr_every=10),
     "h100": Preset("h100", "GPU preset for one H100 (< 10 min): the paper's 3 x n-digit, n in 3..6 (OOD 7..9), "
