@@ -414,11 +414,20 @@ def write_seeds_summary(out: Path) -> Path | None:
 def _proxy_reading(sm: dict) -> str:
     loso = [v for v in sm["loso"].values() if not math.isnan(v)]
     counts = {v: sum(x == v for x in sm["verdicts"].values()) for v in ("decision", "sampling", "no comparable gain")}
-    return (f"{sm['label']} ({sm['preset']}, {len(sm['seeds'])} seeds): per seed "
+    return (f"{sm['label']} ({sm['preset']}, {len(sm['seeds'])} seed{'s' if len(sm['seeds']) != 1 else ''}): per seed "
             + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
             + f"; pooled over {sum(c['excluded'] is None for c in sm['cells'])} of {len(sm['cells'])} cells the decision "
             f"part carries {_fmt_share(sm['share'])}"
             + (f", {min(loso):.0%} to {max(loso):.0%} leaving one seed out" if loso else ""))
+
+
+def _reading_word(sm: dict) -> str:
+    """One proxy's pooled reading in words."""
+    if math.isnan(sm["share"]):
+        return "no pooled cell"
+    if sm["share"] <= 0.5:
+        return "sampling carries most of the pooled gain"
+    return "decision, robustly" if _robustly_decision(sm) else "decision, not robustly (a seed left out or the votes turn it)"
 
 
 def _robustly_decision(sm: dict | None) -> bool:
@@ -493,8 +502,8 @@ def check_empirical() -> Outcome:
                "setting (a 7B model), so not a refutation")
         closing = f"Open: the chain-of-thought proxy {why}"
     control = ("" if answer is None else
-               f". The answer-only control (no evidence in an attempt a decision could check) reads "
-               f"{'decision' if _robustly_decision(answer) else 'not robustly decision'}")
+               ". The answer-only control (no evidence in an attempt a decision could check): "
+               + _reading_word(answer))
     return Outcome(verdict, ev, f"{readings}. {closing}{control}. A proxy can show whether the mechanism appears "
                    "where it is possible; it cannot show how a 7B model's gain splits"
                    + ("." if all(sm["preset"].startswith("h100") for sm in present) else
