@@ -32,8 +32,8 @@ import time
 import numpy as np
 import torch
 
-from numerics import reproduce as R
-from numerics.probe import attribute
+from numerics import objectives, reproduce
+from numerics.probe import attribute, token_logprobs
 
 try:
     from probe_cost import flops  # run as a script: benchmarks/ is on sys.path
@@ -41,60 +41,60 @@ except ImportError:  # imported as benchmarks.preset_cost
     from .probe_cost import flops
 
 
-def count(preset: R.Preset, batch: int, rl_prompts: int, eval_prompts: int) -> dict[str, dict[str, float]]:
+def count(preset: reproduce.Preset, batch: int, rl_prompts: int, eval_prompts: int) -> dict[str, dict[str, float]]:
     """phase -> {"flops": total matmul FLOPs of the phase, "calls": sequential model calls of the phase, "host":
     seconds this machine spends building the phase's training batches (supervised phases)}."""
     p = dataclasses.replace(preset, device="cpu", attr_every=10 ** 9)
     rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
-    model = R.build(p)
+    model = reproduce.build(p)
     out = {}
 
     def supervised(name, steps, make):
-        f = flops(lambda: R.train_supervised(model, p, 1, make, name))
+        f = flops(lambda: reproduce.train_supervised(model, p, 1, make, name))
         t = time.perf_counter()
         for _ in range(3):
             make(p.batch)
         out[name] = dict(flops=f * p.batch / batch * steps, calls=steps, host=(time.perf_counter() - t) / 3 * steps)
 
-    supervised("base", p.base_steps, lambda size=batch: R.answers_batch(p, rng, size))
-    supervised("sft", p.sft_steps, lambda size=batch: R.demo_batch(p, rng, size, 0.0, None))
-    supervised("sft-reflect", p.sft_steps, lambda size=batch: R.demo_batch(p, rng, size, p.reflect_frac, None))
+    supervised("base", p.base_steps, lambda size=batch: reproduce.answers_batch(p, rng, size))
+    supervised("sft", p.sft_steps, lambda size=batch: reproduce.demo_batch(p, rng, size, 0.0, None))
+    supervised("sft-reflect", p.sft_steps, lambda size=batch: reproduce.demo_batch(p, rng, size, p.reflect_frac, None))
 
     probes = math.ceil(p.sft_steps / preset.attr_every)
-    attr_batch = R.lm_batch(R.demo_batch(p, rng, 32, 1.0, None))
-    out["probe (sft-reflect)"] = dict(flops=flops(lambda: attribute(model, attr_batch, R.O.sft())) * probes,
+    attr_batch = reproduce.lm_batch(reproduce.demo_batch(p, rng, 32, 1.0, None))
+    out["probe (sft-reflect)"] = dict(flops=flops(lambda: attribute(model, attr_batch, objectives.sft())) * probes,
                                       calls=2 * probes)
 
     k = len(p.id_digits)
     probes = math.ceil(p.rl_steps / preset.attr_every)
     n = p.id_digits[-1]  # the longest in-distribution layout: an upper estimate for the RL batches
-    prompts, prods = R._prompts(p, n, rl_prompts * p.group, rng)
-    ep = R.generate(model, prompts, prods, n, p, gen)
+    prompts, prods = reproduce.sample_prompts(p, n, rl_prompts * p.group, rng)
+    ep = reproduce.generate(model, prompts, prods, n, p, gen)
     with torch.no_grad():
-        old = R.token_logprobs(model, R.lm_batch(ep))
-    b = R.lm_batch(ep, advantages=torch.ones(len(prompts)), old_logp=old)
-    out["probe (rl)"] = dict(flops=flops(lambda: attribute(model, b, R.rl_objectives(p)[0])) * p.rl_prompts
+        old = token_logprobs(model, reproduce.lm_batch(ep))
+    b = reproduce.lm_batch(ep, advantages=torch.ones(len(prompts)), old_logp=old)
+    out["probe (rl)"] = dict(flops=flops(lambda: attribute(model, b, reproduce.rl_objectives(p)[0])) * p.rl_prompts
                              / rl_prompts * probes, calls=2 * probes)
 
-    ref = R.build(p).eval()
+    ref = reproduce.build(p).eval()
     cycle = dataclasses.replace(p, rl_steps=k, rl_prompts=rl_prompts)
-    f = flops(lambda: R.train_rl(model, ref, cycle, rng, gen))
-    decode = sum(R.decode_steps(p, n) for n in p.id_digits) / k
+    f = flops(lambda: reproduce.train_rl(model, ref, cycle, rng, gen))
+    decode = sum(reproduce.decode_steps(p, n) for n in p.id_digits) / k
     out["rl"] = dict(flops=f / k * p.rl_prompts / rl_prompts * p.rl_steps, calls=p.rl_steps * (decode + 3))
 
     few = dataclasses.replace(p, eval_prompts=eval_prompts)
-    f = flops(lambda: R.evaluate(model, few, seed=0))
-    steps = sum(2 * R.decode_steps(p, n) for n in p.id_digits + p.ood_digits)
+    f = flops(lambda: reproduce.evaluate(model, few, seed=0))
+    steps = sum(2 * reproduce.decode_steps(p, n) for n in p.id_digits + p.ood_digits)
     out["eval (4 models)"] = dict(flops=4 * f * p.eval_prompts / eval_prompts, calls=4 * steps)
-    f = flops(lambda: R.wrong_attempts(model, p, rng, gen, per_n=eval_prompts))
-    out["wrong-attempt pool"] = dict(flops=f * R.WRONG_POOL_PER_N / eval_prompts,
-                                     calls=sum(R.decode_steps(p, n) for n in p.id_digits))
+    f = flops(lambda: reproduce.wrong_attempts(model, p, rng, gen, per_n=eval_prompts))
+    out["wrong-attempt pool"] = dict(flops=f * reproduce.WRONG_POOL_PER_N / eval_prompts,
+                                     calls=sum(reproduce.decode_steps(p, n) for n in p.id_digits))
     return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--preset", default="h100", choices=list(R.PRESETS))
+    ap.add_argument("--preset", default="h100", choices=list(reproduce.PRESETS))
     ap.add_argument("--batch", type=int, default=16, help="examples per counted supervised step (scaled up)")
     ap.add_argument("--rl-prompts", type=int, default=2, help="prompts per counted RL step (scaled up)")
     ap.add_argument("--eval-prompts", type=int, default=8, help="prompts per counted evaluation (scaled up)")
@@ -102,8 +102,8 @@ def main(argv=None):
                     help="sustained matmul rates (TFLOP/s) to convert FLOPs to time")
     ap.add_argument("--call-ms", type=float, default=4.0, help="assumed latency of one sequential model call (ms)")
     a = ap.parse_args(argv)
-    p = R.PRESETS[a.preset]
-    n_params = sum(x.numel() for x in R.build(dataclasses.replace(p, device="cpu")).parameters())
+    p = reproduce.PRESETS[a.preset]
+    n_params = sum(x.numel() for x in reproduce.build(dataclasses.replace(p, device="cpu")).parameters())
     print(f"preset {p.name}: {p.description}\n  model {n_params / 1e6:.1f}M params; matmul precision "
           f"{p.matmul_precision}; counted on the CPU, scaled to the preset")
     rows = count(p, a.batch, a.rl_prompts, a.eval_prompts)

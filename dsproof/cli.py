@@ -453,8 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(fn=cmd_report)
     rr = command("reproduce", "§4 at small scale: base/SFT/SFT-reflect/RL on multiplication, from scratch; writes "
                  "results.json, table.md, figures and checkpoints under OUT/<preset>.")
-    rr.add_argument("--preset", default="smoke", choices=["smoke", "cpu", "h100"],
-                    help="smoke checks the pipeline (CPU, seconds); cpu and h100 are the experiment")
+    rr.add_argument("--preset", default="smoke", choices=["smoke", "cpu", "h100", "smoke-cot", "cpu-cot", "h100-cot"],
+                    help="smoke checks the pipeline (CPU, seconds); cpu and h100 are the experiment; -cot: attempts "
+                         "with a chain of thought (partial products and carries before the answer)")
     rr.add_argument("--out", default=None,
                     help="results folder (None: reports/reproduce, or for smoke reports/_build/reproduce, which git "
                          "ignores and neither the ledger nor the report reads)")

@@ -12,7 +12,7 @@
 # <a id="sec4-empirical"></a>
 # # 7. §4 at small scale: SFT vs RL on self-correcting multiplication
 #
-# A Llama-architecture decoder trained from scratch (`numerics/reproduce.py`): base (answers only) → SFT
+# A Llama-architecture decoder trained from scratch (`numerics/reproduce/`): base (answers only) → SFT
 # (no reflection) and SFT with reflection (the base model's own wrong attempts, RESAMPLE, the correction) → RL
 # (GRPO from SFT-reflect, token-level clipped surrogate + `low_var_kl` loss, all from `numerics/objectives.py`).
 # Measured per digit count: accuracy, $p_s$, $p_{dC}$, $p_{dW}$, $p_{retry}$, pass@T and the predictions with

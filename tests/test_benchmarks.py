@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from benchmarks import closed_form_cost, preset_cost, probe_cost
-from numerics import reproduce as R
+from numerics import reproduce
 
 
 def test_probe_cost_prints_time_and_flop_ratios(capsys):
@@ -21,11 +21,11 @@ def test_probe_cost_prints_time_and_flop_ratios(capsys):
 
 
 def test_preset_cost_counts_every_phase():
-    rows = preset_cost.count(R.PRESETS["smoke"], batch=8, rl_prompts=1, eval_prompts=4)
+    rows = preset_cost.count(reproduce.PRESETS["smoke"], batch=8, rl_prompts=1, eval_prompts=4)
     assert set(rows) == {"base", "sft", "sft-reflect", "probe (sft-reflect)", "probe (rl)", "rl", "eval (4 models)",
                          "wrong-attempt pool"}
     assert all(r["flops"] > 0 and r["calls"] > 0 for r in rows.values()), rows
-    p = R.PRESETS["smoke"]
+    p = reproduce.PRESETS["smoke"]
     assert rows["base"]["calls"] == p.base_steps and rows["sft"]["calls"] == p.sft_steps
     # sft-reflect demonstrations are longer than sft ones (a wrong attempt and a RESAMPLE before the answer)
     assert rows["sft-reflect"]["flops"] > rows["sft"]["flops"]
