@@ -521,4 +521,8 @@ def check_empirical() -> Outcome:
     return Outcome(verdict, ev, f"{readings}. {closing}{control}. A proxy can show whether the mechanism appears "
                    "where it is possible; it cannot show how a 7B model's gain splits"
                    + ("." if all(sm["preset"].startswith("h100") for sm in present) else
-                      "; the h100 presets have not been run."))
+                      "; the h100 presets have not been run."),
+                   deciding=("chain-of-thought proxy: " + _proxy_reading(cot)) if cot else
+                   "no chain-of-thought run with the current preset",
+                   threshold="holds iff, in the chain-of-thought proxy, the decision part carries more than half of the "
+                   "pooled gain, still does with any one seed left out, and more seeds vote decision than sampling")

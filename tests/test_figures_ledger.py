@@ -106,12 +106,12 @@ def test_empirical_figures_are_read_from_the_run(path):
         assert tuple(map(float, (a, b, est, lo, hi))) == pytest.approx(want, abs=5e-4), n
     for n, ps, pass_T in re.findall(r"n=(\d+): p_s (\S+), pass@T ([\d.]+)", printed["SFT-reflect's"]):
         m = models["sft-reflect"][n]
-        assert (float(ps), float(pass_T)) == pytest.approx((m["p_s"], m["pass_at_T"]), abs=5e-3), n
+        assert (float(ps), float(pass_T)) == pytest.approx((m["p_s"], m["pass_at_T"]), abs=5.001e-3), n
     means = re.findall(r"([\w-]+): p_s (\S+) vs p_retry ([\d.]+)", printed["§4.2"])
     assert {name for name, *_ in means} == set(models)
     for name, ps, pr in means:
         col = lambda k: np.array([m[k] for m in models[name].values()])  # noqa: E731
-        assert (float(ps), float(pr)) == pytest.approx((col("p_s").mean(), np.nanmean(col("p_retry"))), abs=5e-3)
+        assert (float(ps), float(pr)) == pytest.approx((col("p_s").mean(), np.nanmean(col("p_retry"))), abs=5.001e-3)
     fits = dict((what, (float(mx), float(mean), int(cells))) for what, mx, mean, cells in re.findall(
         r"(§4.2 \(one accuracy p_s\)|with p_retry): max \|observed - predicted\| = (\S+), mean (\S+) over (\d+) "
         r"cells", printed["finite-budget"]))

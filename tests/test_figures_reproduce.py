@@ -7,6 +7,7 @@ shows.  Inventory: tests/figure_inventory.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -156,11 +157,14 @@ def test_paired_difference_recomputed_replicate_by_replicate():
 
 
 def test_diff_level_is_bonferroni_over_the_in_distribution_digit_counts():
-    """Hand value: 3 in-distribution digit counts at alpha 0.05 -> 1 - 0.05/3 = 0.98333 (the ledger's 98.3%)."""
+    """Hand values: 2 in-distribution digit counts (the cpu preset) at alpha 0.05 -> 1 - 0.05/2 = 0.975; 3 counts ->
+    1 - 0.05/3 = 0.98333."""
     preset = reproduce.PRESETS["cpu"]
-    assert len(preset.id_digits) == 3
-    assert reproduce.diff_level(preset) == pytest.approx(0.9833333333333333, rel=1e-15)
-    assert reproduce.diff_level(preset, alpha=0.1) == pytest.approx(1 - 0.1 / 3, rel=1e-15)
+    assert len(preset.id_digits) == 2
+    assert reproduce.diff_level(preset) == pytest.approx(0.975, rel=1e-15)
+    assert reproduce.diff_level(preset, alpha=0.1) == pytest.approx(0.95, rel=1e-15)
+    three = dataclasses.replace(preset, id_digits=(1, 2, 3))
+    assert reproduce.diff_level(three) == pytest.approx(0.9833333333333333, rel=1e-15)
 
 
 def _shapley(value, players):
