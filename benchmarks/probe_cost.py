@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from numerics import objectives as O
+from numerics import objectives
 from numerics.models import build_model, self_correction_batch, with_logps
 from numerics.attribution import stage_split
 from numerics.probe import attribute, stage_logprobs, token_logprobs
@@ -74,7 +74,7 @@ def main(argv=None):
     n_params = sum(p.numel() for p in model.parameters())
     n_tok = int(batch.attention_mask.sum())
     print(f"{a.arch} {a.size} {overrides or ''} {a.dtype} on {a.device}: {n_params / 1e6:.1f}M params, {n_tok} tokens")
-    for obj in (O.surrogate(loss_agg_mode="token-mean"), O.kl("k3", "loss")):
+    for obj in (objectives.surrogate(loss_agg_mode="token-mean"), objectives.kl("k3", "loss")):
         def step():
             model.zero_grad(set_to_none=True)
             obj(token_logprobs(model, batch), batch.token_batch()).backward()

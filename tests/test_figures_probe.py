@@ -14,13 +14,13 @@ import pytest
 import torch
 
 from dsproof import cli
-from numerics import objectives as O
+from numerics import objectives
 from numerics.models import build_model, self_correction_batch, with_logps
 from numerics.probe import GROUPS, attribute, param_group, token_logprobs
 from numerics.tolerances import tolerance
 
 RTOL, ATOL = tolerance(torch.float64)
-OBJECTIVE = O.surrogate(loss_agg_mode="seq-mean-token-mean")  # per-sequence weights: stages weigh unequally
+OBJECTIVE = objectives.surrogate(loss_agg_mode="seq-mean-token-mean")  # per-sequence weights: stages weigh unequally
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def _independent(model, batch):
     and the plain backward of the loss."""
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     params = [p for _, p in named]
-    w = O.token_weights(OBJECTIVE, token_logprobs(model, batch).detach(), batch.token_batch())
+    w = objectives.token_weights(OBJECTIVE, token_logprobs(model, batch).detach(), batch.token_batch())
     grads = {}
     for name, code in (("sampling", 1), ("decision", 2)):
         restricted = (w * (batch.stage == code) * token_logprobs(model, batch)).sum()
@@ -103,10 +103,10 @@ def test_probe_json_is_the_attribution_of_the_same_model(capsys):
     batch = with_logps(model, self_correction_batch(model.config.vocab_size, B=2, attempt=3, dtype=torch.float32))
     assert data["parameters"] == sum(p.numel() for p in model.parameters())
     assert [(o["name"], o["options"]) for o in data["objectives"]] == [
-        (name, json.loads(json.dumps(O.get(name, **opts).options))) for name, opts in cli.PROBE_OBJECTIVES]
+        (name, json.loads(json.dumps(objectives.get(name, **opts).options))) for name, opts in cli.PROBE_OBJECTIVES]
     ratios = set()
     for o, (name, opts) in zip(data["objectives"], cli.PROBE_OBJECTIVES):
-        r = attribute(model, batch, O.get(name, **opts))
+        r = attribute(model, batch, objectives.get(name, **opts))
         want = dict(norms=r.norms, ratio=r.ratio, inner=r.inner, cosine=r.cosine, groups=r.groups, tokens=r.tokens)
         assert _close(o["result"], want), name
         ratios.add(round(o["result"]["ratio"], 6))

@@ -17,10 +17,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from numerics import multiply as M
+from numerics import multiply
 from numerics import reproduce
 
-STOP, RESAMPLE = M.STOP, M.RESAMPLE
+STOP, RESAMPLE = multiply.STOP, multiply.RESAMPLE
 T = 3
 
 # A hand-made batch, budget T = 3 (C: correct attempt, W: wrong; the decision follows each attempt but the T-th).

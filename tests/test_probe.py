@@ -9,12 +9,12 @@ import torch.multiprocessing as mp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics import objectives as O
+from numerics import objectives
 from numerics.models import ARCHS, build_model, self_correction_batch, with_logps
 from numerics.probe import LMBatch, attribute, eval_mode, token_logprobs
 from numerics.tolerances import FD_RTOL, FD_STEP, tolerance
 
-OBJECTIVES = [O.surrogate(loss_agg_mode="seq-mean-token-mean"), O.kl("k3", "loss"), O.sft(), O.dft()]
+OBJECTIVES = [objectives.surrogate(loss_agg_mode="seq-mean-token-mean"), objectives.kl("k3", "loss"), objectives.sft(), objectives.dft()]
 
 
 def _full_grad(model, batch, objective):
@@ -48,12 +48,12 @@ def test_directional_derivative_matches_finite_difference(tiny):
     """<g_stage, v> against a central difference of the stage-restricted linearised loss
     sum_t sg(w_t) 1[stage] logp_t(theta + h v), float64."""
     model, batch = tiny
-    obj = O.surrogate(loss_agg_mode="token-mean")
+    obj = objectives.surrogate(loss_agg_mode="token-mean")
     r = attribute(model, batch, obj, keep_grads=True)
     params = [p for p in model.parameters() if p.requires_grad]
     g = torch.Generator().manual_seed(3)
     v = [torch.randn(p.shape, generator=g, dtype=p.dtype) for p in params]
-    w = O.token_weights(obj, token_logprobs(model, batch).detach(), batch.token_batch())
+    w = objectives.token_weights(obj, token_logprobs(model, batch).detach(), batch.token_batch())
 
     def restricted(stage, h):
         with torch.no_grad():
@@ -75,10 +75,10 @@ def test_bad_inputs(tiny):
     no_dec = LMBatch(batch.input_ids, batch.attention_mask, torch.where(batch.stage == 2, 1, batch.stage),
                      batch.advantages, batch.old_logp, batch.ref_logp)
     with pytest.raises(ValueError, match="no decision tokens"):
-        attribute(model, no_dec, O.sft())
+        attribute(model, no_dec, objectives.sft())
     bad_pad = LMBatch(batch.input_ids, torch.zeros_like(batch.attention_mask), batch.stage)
     with pytest.raises(ValueError, match="padding inconsistent"):
-        attribute(model, bad_pad, O.sft())
+        attribute(model, bad_pad, objectives.sft())
 
     class NoLogits(torch.nn.Module):
         def __init__(self):
@@ -89,7 +89,7 @@ def test_bad_inputs(tiny):
             return {"hidden": self.w}
 
     with pytest.raises(TypeError, match="no .logits"):
-        attribute(NoLogits(), batch, O.sft())
+        attribute(NoLogits(), batch, objectives.sft())
 
 
 def _gpt2_with_dropout():
@@ -109,7 +109,7 @@ def test_training_mode_is_probed_in_eval_mode_and_restored():
     """Dropout would give a different ratio on every call: attribute() warns, evaluates in eval mode (the same
     result as an eval() model) and restores every module's training flag."""
     model, batch = _gpt2_with_dropout()
-    obj = O.surrogate(loss_agg_mode="token-mean")
+    obj = objectives.surrogate(loss_agg_mode="token-mean")
     with pytest.warns(UserWarning, match="training mode.*eval"):
         first = attribute(model, batch, obj)
     with pytest.warns(UserWarning, match="training mode"):
@@ -133,7 +133,7 @@ def test_non_finite_batch_tensors_are_named(tiny, name, bad):
     broken = LMBatch(batch.input_ids, batch.attention_mask, batch.stage,
                      **{k: (t if k == name else getattr(batch, k)) for k in ("advantages", "old_logp", "ref_logp")})
     with pytest.raises(ValueError, match=f"batch.{name} is not finite"):
-        attribute(model, broken, O.kl("k3", "loss") if name == "ref_logp" else O.surrogate())
+        attribute(model, broken, objectives.kl("k3", "loss") if name == "ref_logp" else objectives.surrogate())
 
 
 def test_non_finite_logits_are_named(tiny):
@@ -145,7 +145,7 @@ def test_non_finite_logits_are_named(tiny):
     with torch.no_grad():
         poisoned.get_output_embeddings().weight[3] = float("nan")
     with pytest.raises(ValueError, match="logits are not finite at the sampling positions"):
-        attribute(poisoned, batch, O.sft())
+        attribute(poisoned, batch, objectives.sft())
 
     class NanLM(torch.nn.Module):  # outside HEAD_SPLIT_TYPES: the full-logits path
         def __init__(self):
@@ -158,7 +158,7 @@ def test_non_finite_logits_are_named(tiny):
             return types.SimpleNamespace(logits=logits)
 
     with pytest.raises(ValueError, match="logits are not finite"):
-        attribute(NanLM().eval(), batch, O.sft())
+        attribute(NanLM().eval(), batch, objectives.sft())
 
 
 def test_zero_gradient_warns_and_no_trainable_parameter_raises(tiny):
@@ -169,16 +169,16 @@ def test_zero_gradient_warns_and_no_trainable_parameter_raises(tiny):
     zero = LMBatch(batch.input_ids, batch.attention_mask, batch.stage, torch.zeros_like(batch.advantages),
                    batch.old_logp, batch.ref_logp)
     with pytest.warns(RuntimeWarning, match="exactly zero at both stages"):
-        r = attribute(model, zero, O.surrogate())
+        r = attribute(model, zero, objectives.surrogate())
     assert math.isnan(r.ratio) and math.isnan(r.cosine) and r.norms["total"] == 0
     frozen = copy.deepcopy(model).requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameter"):
-        attribute(frozen, batch, O.sft())
+        attribute(frozen, batch, objectives.sft())
 
 
 def test_token_counts_per_stage(tiny):
     model, batch = tiny
-    r = attribute(model, batch, O.sft())
+    r = attribute(model, batch, objectives.sft())
     assert r.tokens == {"sampling": int((batch.stage == 1).sum()), "decision": int((batch.stage == 2).sum())}
     assert r.tokens["sampling"] > r.tokens["decision"] > 0
     assert f"{r.tokens['sampling']:14d} {r.tokens['decision']:14d}" in r.table()
@@ -196,7 +196,7 @@ def _ddp_worker(rank, world, port, out):
     sl = slice(rank * 2, rank * 2 + 2)
     shard = LMBatch(full.input_ids[sl], full.attention_mask[sl], full.stage[sl], full.advantages[sl],
                     full.old_logp[sl], full.ref_logp[sl])
-    r = attribute(ddp, shard, O.surrogate(loss_agg_mode="seq-mean-token-sum"), keep_grads=True)
+    r = attribute(ddp, shard, objectives.surrogate(loss_agg_mode="seq-mean-token-sum"), keep_grads=True)
     if rank == 0:
         torch.save({k: _flat(v) for k, v in r.grads.items()}, out)
     dist.barrier()  # both ranks done before gloo tears down its pairs (an early teardown aborted rank 0)
@@ -214,7 +214,7 @@ def test_ddp_two_processes_equal_single_process(tmp_path):
     got = torch.load(out)
     model = build_model("qwen2")
     batch = with_logps(model, self_correction_batch(model.config.vocab_size))
-    r = attribute(model, batch, O.surrogate(loss_agg_mode="seq-mean-token-sum"), keep_grads=True)
+    r = attribute(model, batch, objectives.surrogate(loss_agg_mode="seq-mean-token-sum"), keep_grads=True)
     rtol, atol = tolerance(torch.float64)
     for k in ("sampling", "decision"):
         torch.testing.assert_close(got[k], _flat(r.grads[k]), rtol=rtol, atol=atol)
@@ -228,7 +228,7 @@ def test_probe_on_half_billion_parameter_qwen2_gpu(dtype):
     assert n_params >= 0.45e9
     batch = with_logps(model, self_correction_batch(model.config.vocab_size, B=8, attempt=64, device="cuda",
                                                      dtype=torch.float32))
-    for obj in (O.surrogate(loss_agg_mode="token-mean"), O.kl("k3", "loss")):
+    for obj in (objectives.surrogate(loss_agg_mode="token-mean"), objectives.kl("k3", "loss")):
         r = attribute(model, batch, obj, keep_grads=True)
         total = _flat(r.grads["sampling"]).float() + _flat(r.grads["decision"]).float()
         full = _flat(_full_grad(model, batch, obj)).float()
@@ -244,27 +244,27 @@ def test_probe_on_toy_lm_matches_theory(data):
     """attribute() on the toy model written as a causal LM (numerics.toy.ToyLM), every trajectory enumerated with
     weight P(tau): the surrogate's per-stage gradients are exactly -dJ/dtheta_stage from theory/ (sampling on
     theta_s only, decision on (theta_dC, theta_dW) only)."""
-    from numerics import toy as N_
+    from numerics import toy as toy_numerics
     from numerics.crosscheck import symbolic_gradients
 
     from .strategies import budget_and_lengths, logits3
 
     T, lengths = data.draw(budget_and_lengths(max_T=3, max_L=2, min_T=2), label="T, lengths")  # T>=2: a decision
     z = data.draw(logits3(), label="logits")
-    tb = N_.enumerate_toy(T, lengths, grouped=False)
-    model = N_.ToyLM(T, lengths, z)
+    tb = toy_numerics.enumerate_toy(T, lengths, grouped=False)
+    model = toy_numerics.ToyLM(T, lengths, z)
     B = len(tb)
-    ids = torch.cat([torch.full((B, 1), N_.BOS), tb.tokens], 1)
+    ids = torch.cat([torch.full((B, 1), toy_numerics.BOS), tb.tokens], 1)
     stage = torch.cat([torch.zeros(B, 1, dtype=torch.long), tb.stage], 1)
     base = LMBatch(ids, torch.ones_like(ids), stage)
     lp = token_logprobs(model, base).detach()
     rtol, atol = tolerance(torch.float64)
     zt = torch.tensor(z, dtype=torch.float64)
-    torch.testing.assert_close(lp[:, 1:] * tb.mask, N_.token_logprobs(tb, zt), rtol=rtol, atol=atol)
-    P = N_.path_probs(tb, zt)
+    torch.testing.assert_close(lp[:, 1:] * tb.mask, toy_numerics.token_logprobs(tb, zt), rtol=rtol, atol=atol)
+    P = toy_numerics.path_probs(tb, zt)
     R = tb.rewards()
     batch = LMBatch(ids, torch.ones_like(ids), stage, advantages=R - (P * R).sum(), old_logp=lp, seq_weights=P)
-    obj = O.surrogate(ratio_level="trajectory", clip=None, loss_agg_mode="seq-mean-token-sum")
+    obj = objectives.surrogate(ratio_level="trajectory", clip=None, loss_agg_mode="seq-mean-token-sum")
     r = attribute(model, batch, obj, keep_grads=True)
     dJ = torch.from_numpy(symbolic_gradients(T, lengths, z)[0])
     zero = torch.zeros(1, dtype=torch.float64)
