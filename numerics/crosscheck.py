@@ -25,8 +25,8 @@ def toy_model(T: int, lengths: tuple[int, ...], rewards: tuple[float, float] = (
 def _grad_fn(T: int, lengths: tuple[int, ...]):
     """Lambdified dJ/dtheta (3 logits) and dKL/dtheta with symbolic rewards and reference."""
     m = ToyModel(T, lengths, (toy_theory.r_C, toy_theory.r_W))
-    gJ = [m.to_logits(t.expr) for t in m.gradient_terms(m.J_backward, "Lemma 3.2")]
-    gK = [m.to_logits(t.expr) for t in m.gradient_terms(m.kl_sequence, "Theorem 3.2", "KL")]
+    gJ = [m.to_logits(t.expr) for t in m.gradient_terms(m.J_backward, "Lemma 3.2", factor=False)]
+    gK = [m.to_logits(t.expr) for t in m.gradient_terms(m.kl_sequence, "Theorem 3.2", "KL", factor=False)]
     args = LOGITS + (toy_theory.r_C, toy_theory.r_W) + REF_PROBS
     return sp.lambdify(args, gJ, "numpy"), sp.lambdify(args, gK, "numpy")
 

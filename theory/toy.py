@@ -209,12 +209,11 @@ class ToyModel:
         p = PROB_OF[logit]
         return sp.diff(expr, p) * p * (1 - p)
 
-    def gradient_terms(self, expr, source: str, name: str = "J") -> list[Term]:
-        """d expr/d theta for each logit, each labelled sampling or decision."""
-        return [
-            Term(f"d{name}/d{th}", sp.factor(self.d_logit(expr, th)), STAGE_OF[th], source)
-            for th in LOGITS
-        ]
+    def gradient_terms(self, expr, source: str, name: str = "J", factor: bool = True) -> list[Term]:
+        """d expr/d theta for each logit, each labelled sampling or decision; ``factor=False`` skips sympy's factor
+        (for display only: it can take minutes on long layouts, and lambdify does not need it)."""
+        tidy = sp.factor if factor else (lambda e: e)
+        return [Term(f"d{name}/d{th}", tidy(self.d_logit(expr, th)), STAGE_OF[th], source) for th in LOGITS]
 
     def hessian_cross_terms(self, expr, source: str, name: str = "J") -> list[Term]:
         """Mixed second derivatives d2 expr / dtheta_s dtheta_d: how improving sampling moves the decision
