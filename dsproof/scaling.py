@@ -110,8 +110,7 @@ def fixed_logits_leading(objective: str, draws=None) -> tuple[int, int, list[flo
     """(power a, log power c, [coefficient C at each draw]) of ``objective``'s attribution ratio ~ C L^a (log L)^c
     under fixed logits.  The leading order is derived once, symbolic in T and every probability (so a and c hold at
     every point), then C is evaluated at each draw of :func:`limit_draws`."""
-    import numpy as np
-
+    from numerics.figure1 import sigmoid
     from theory.closed_form import T as T_SYMBOL
     from theory.toy import PROBS, REF_PROBS
 
@@ -119,8 +118,8 @@ def fixed_logits_leading(objective: str, draws=None) -> tuple[int, int, list[flo
     if a.exponentially_small:
         return 0, 0, [0.0] * len(draws or limit_draws())
     coeff = sp.lambdify(PROBS + REF_PROBS + (T_SYMBOL,), a.coeff, "numpy")
-    sig = lambda x: 1 / (1 + np.exp(-np.asarray(x, float)))  # noqa: E731
-    return int(a.power), int(a.log_power), [float(coeff(*sig(z), *sig(zr), T)) for z, zr, T in (draws or limit_draws())]
+    return int(a.power), int(a.log_power), [float(coeff(*sigmoid(z), *sigmoid(zr), T))
+                                            for z, zr, T in (draws or limit_draws())]
 
 
 def fixed_logits_limits(objective: str, draws=None) -> list[float]:

@@ -69,21 +69,28 @@ def _closed_form_values(T: int, L: int):
     return sp.lambdify(PROBS + REF_PROBS, [cf.J, cf.kl_sequence], "numpy")
 
 
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+def sigmoid(x) -> np.ndarray:
+    """Logits -> probabilities (numpy; theory.toy.sigmoid is the sympy one)."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, float)))
+
+
+def logit(p) -> np.ndarray:
+    """Probabilities -> logits (numpy)."""
+    p = np.asarray(p, float)
+    return np.log(p / (1 - p))
+
+
+def stack_rows(values, shape) -> np.ndarray:
+    """A lambdified function's list of rows (scalars where an entry is constant) as one array [..., len(values)]."""
+    return np.stack([np.broadcast_to(np.asarray(v, float), shape) for v in values], axis=-1)
 
 
 def toy_gradients(z: np.ndarray, z_ref: np.ndarray, T: int, L: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact (dJ/dtheta, dKL(P_theta || P_ref)/dtheta) at logits ``z[..., 3]`` with reference ``z_ref[..., 3]``."""
     fJ, fK = _closed_form_gradients(T, L)
-    p, p_ref = _sigmoid(np.asarray(z, float)), _sigmoid(np.asarray(z_ref, float))
+    p, p_ref = sigmoid(z), sigmoid(z_ref)
     args = [p[..., i] for i in range(3)] + [p_ref[..., i] for i in range(3)]
-    shape = p.shape[:-1]
-
-    def as_array(rows):
-        return np.stack([np.broadcast_to(np.asarray(r, float), shape) for r in rows], axis=-1)
-
-    return as_array(fJ(*args)), as_array(fK(*args))
+    return stack_rows(fJ(*args), p.shape[:-1]), stack_rows(fK(*args), p.shape[:-1])
 
 
 @dataclass
@@ -144,7 +151,7 @@ def train_many(settings: list[dict], T: int = 4, lengths: int = 1, lr: float = 1
         reset = step % every == 0
         z_ref[reset] = z[reset]
         gJ, gK = toy_gradients(z, z_ref, T, lengths)
-        p, p_ref = _sigmoid(z), _sigmoid(z_ref)
+        p, p_ref = sigmoid(z), sigmoid(z_ref)
         J, KL = values(*(p[:, i] for i in range(3)), *(p_ref[:, i] for i in range(3)))
         rec["probs"].append(p)
         rec["J"].append(np.broadcast_to(J, len(settings)))

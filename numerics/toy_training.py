@@ -24,18 +24,9 @@ from theory.closed_form import ClosedForm
 from theory.sft import correct_demonstration_gradient, reflection_demonstration_gradients
 from theory.toy import PROBS, REF_PROBS
 
-from .figure1 import toy_gradients
+from .figure1 import sigmoid, stack_rows, toy_gradients
 
 TRAINED_OBJECTIVES = ("rl", "rl+kl-reward", "rl+kl-k3-loss", "sft-correct", "sft-reflect")
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def logit(p):
-    p = np.asarray(p, float)
-    return np.log(p / (1 - p))
 
 
 @functools.lru_cache(maxsize=None)
@@ -49,10 +40,6 @@ def _sft_gradients(L: int):
             sp.lambdify(PROBS, list(reflection_demonstration_gradients(L)["sft"]), "numpy"))
 
 
-def _rows(values, shape) -> np.ndarray:
-    return np.stack([np.broadcast_to(np.asarray(v, float), shape) for v in values], axis=-1)
-
-
 def ascent_direction(objective: str, z: np.ndarray, z_ref: np.ndarray, T: int, L: int, w=0.1,
                      reflect_frac: float = 0.5) -> np.ndarray:
     """The expected update direction of ``objective`` at logits ``z[..., 3]`` (reference ``z_ref``); ``w`` may be an
@@ -61,11 +48,11 @@ def ascent_direction(objective: str, z: np.ndarray, z_ref: np.ndarray, T: int, L
         raise ValueError(f"objective must be one of {TRAINED_OBJECTIVES}, got {objective!r}")
     if not 0 <= reflect_frac <= 1:
         raise ValueError(f"reflect_frac must lie in [0, 1], got {reflect_frac!r}")
-    p, p_ref = _sigmoid(np.asarray(z, float)), _sigmoid(np.asarray(z_ref, float))
+    p, p_ref = sigmoid(z), sigmoid(z_ref)
     args = [p[..., i] for i in range(3)]
     shape = p.shape[:-1]
     if objective.startswith("sft"):
-        correct, reflect = (_rows(f(*args), shape) for f in _sft_gradients(L))
+        correct, reflect = (stack_rows(f(*args), shape) for f in _sft_gradients(L))
         frac = reflect_frac if objective == "sft-reflect" else 0.0
         return (1 - frac) * correct + frac * reflect
     gJ, gK = toy_gradients(z, z_ref, T, L)
@@ -73,7 +60,7 @@ def ascent_direction(objective: str, z: np.ndarray, z_ref: np.ndarray, T: int, L
         return gJ
     if objective == "rl+kl-reward":
         return gJ - w * gK
-    return gJ - w * _rows(_k3_loss_gradient(T, L)(*args, *(p_ref[..., i] for i in range(3))), shape)
+    return gJ - w * stack_rows(_k3_loss_gradient(T, L)(*args, *(p_ref[..., i] for i in range(3))), shape)
 
 
 def train(objective: str, z0: np.ndarray, T: int = 4, L: int = 1, w=0.1, steps: int = 300, lr: float = 1.0,
