@@ -361,20 +361,16 @@ def cmd_reproduce(args) -> int:
 
 def claims_table(ledger_json: Path) -> str:
     """The README's claims-to-evidence table, generated from the ledger."""
-    import json
+    from .ledger import _cell, corrections, load, verdict_counts
 
-    from .ledger import VERDICTS, _cell
-
-    claims = json.loads(ledger_json.read_text())["claims"]
-    counts = ", ".join(f"{n} {v}" for v in VERDICTS if (n := sum(c["verdict"] == v for c in claims)))
-    rows = [f"{len(claims)} claims: {counts}.", ""]
-    fixes = [(c["id"], c["correction"]) for c in claims if c.get("correction")]
-    if fixes:
+    entries = load(ledger_json)
+    rows = [verdict_counts(entries), ""]
+    if fixes := corrections(entries):
         rows += ["**Corrections dsproof proposes** (each claim's card in `reports/ledger.md` gives the deciding figure "
                  "and its threshold):", ""] + [f"- **{i}**: {fix}" for i, fix in fixes] + [""]
     rows += ["| claim | paper | verdict | finding |", "|---|---|---|---|"]
-    for c in claims:
-        rows.append(f"| {c['id']} | {_cell(c['paper_ref'])} | **{c['verdict']}** | {_cell(c['summary'])} |")
+    for e in entries:
+        rows.append(f"| {e.id} | {_cell(e.paper_ref)} | **{e.verdict}** | {_cell(e.summary)} |")
     return "\n".join(rows)
 
 

@@ -221,9 +221,14 @@ def corrections(entries: list[Entry]) -> list[tuple[str, str]]:
     return [(e.id, e.correction) for e in entries if e.correction]
 
 
-def to_markdown(entries: list[Entry]) -> str:
+def verdict_counts(entries: list[Entry]) -> str:
+    """'N claims: n1 proved, n2 ...' in the order of VERDICTS (the line the ledger and the README open with)."""
     counts = ", ".join(f"{n} {v}" for v in VERDICTS if (n := sum(e.verdict == v for e in entries)))
-    lines = ["# dsproof claims ledger", "", f"{len(entries)} claims: {counts}.", ""]
+    return f"{len(entries)} claims: {counts}."
+
+
+def to_markdown(entries: list[Entry]) -> str:
+    lines = ["# dsproof claims ledger", "", verdict_counts(entries), ""]
     if fixes := corrections(entries):
         lines += ["**Proposed corrections.**", ""] + [f"- **{i}**: {_cell(c)}" for i, c in fixes] + [""]
     lines += ["| id | paper | verdict | status | summary |", "|---|---|---|---|---|"]
