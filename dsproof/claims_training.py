@@ -5,7 +5,6 @@ feedback."""
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import sympy as sp
@@ -14,6 +13,7 @@ import torch
 from numerics import feedback as feedback_numerics
 from numerics import grpo as grpo_numerics
 from numerics import toy_training
+from numerics.figure1 import logit, sigmoid
 from numerics.tolerances import error_ratio
 from numerics.toy import DTYPE, attempt_loop, enumerate_toy, expected_reward
 from theory import feedback as feedback_theory
@@ -123,10 +123,6 @@ def check_grpo_groups() -> Outcome:
 
 
 # ---------------------------------------------------------------------------------------------- 4f: §5 feedback
-def _logit(p: float) -> float:
-    return math.log(p / (1 - p))
-
-
 FEEDBACK_T, FEEDBACK_L = 3, 4
 FEEDBACK_START = (0.2, 0.95, 0.5)  # (p_s, p_dC, p_dW): §4.2's far-OOD regime
 VARIANCE_POINTS = [(0.2, 0.95, 0.5), (0.7, 0.6, 0.3), (0.9, 0.8, 0.2)]  # asymmetric (p_s, p_dC, p_dW)
@@ -135,7 +131,7 @@ PS_TARGETS = (0.5, 0.8, 0.9, 0.95)
 
 
 def _toy_logits(p_s: float, p_dC_: float, p_dW_: float, L: int) -> tuple[float, float, float]:
-    return (_logit(p_s ** (1 / L)), _logit(p_dC_), _logit(p_dW_))
+    return (logit(p_s ** (1 / L)), logit(p_dC_), logit(p_dW_))
 
 
 def _first_reaching(values, target) -> int | None:
@@ -212,7 +208,7 @@ def check_sec5_feedback() -> Outcome:
                        f"max |diff| {err:.1e}", "1e-6 (optimiser; p_dW* = 1 is reached only as theta_dW -> oo)",
                        err <= 1e-6))
     # RL's gradient at the echo chamber's fixed point still climbs
-    z_fixed = torch.tensor([_logit(closed[0]), _logit(closed[1]), 30.0], dtype=DTYPE, requires_grad=True)
+    z_fixed = torch.tensor([logit(closed[0]), logit(closed[1]), 30.0], dtype=DTYPE, requires_grad=True)
     g_fixed = torch.autograd.grad(attempt_loop(T, L, z_fixed)["J"], z_fixed)[0]
     ev.append(Evidence("autograd", "dJ/dtheta_s at the offline RFT fixed point (p_dW ~ 1): RL keeps raising p_s there",
                        f"{g_fixed[0].item():.4f}", "> 0", g_fixed[0].item() > 0))
@@ -262,16 +258,27 @@ LW_WS = (0.05, 0.2)
 LW_STEPS = 300
 
 
-def length_weighting_map(steps: int = LW_STEPS) -> dict:
-    """Per (L, w): the initial logits [n, 3] and the final logits of every trained objective [n, 3]."""
+#: the trained objectives in which the KL weight w appears (the others are trained once per L and shared across w)
+LW_KL_OBJECTIVES = ("rl+kl-reward", "rl+kl-k3-loss")
+
+
+def length_weighting_map(steps: int = LW_STEPS, objectives=toy_training.TRAINED_OBJECTIVES) -> dict:
+    """Per (L, w): the initial logits [n, 3] and the final logits of each trained objective [n, 3]."""
     out = {}
     for L in LW_LENGTHS:
-        z0 = np.array([(float(toy_training.logit(ps ** (1 / L))), dc, dw)
+        z0 = np.array([(float(logit(ps ** (1 / L))), dc, dw)
                        for ps, dc, dw in itertools.product(LW_PS0, LW_DECISION_LOGITS, LW_DECISION_LOGITS)])
+        final = lambda name, w: toy_training.train(name, z0, T=4, L=L, w=w, steps=steps)[:, -1]  # noqa: E731
+        shared = {name: final(name, 0.0) for name in objectives if name not in LW_KL_OBJECTIVES}
         for w in LW_WS:
-            out[(L, w)] = {"z0": z0} | {name: toy_training.train(name, z0, T=4, L=L, w=w, steps=steps)[:, -1]
-                                        for name in toy_training.TRAINED_OBJECTIVES}
+            out[(L, w)] = {"z0": z0} | shared | {name: final(name, w) for name in objectives if name in LW_KL_OBJECTIVES}
     return out
+
+
+def _dw_short(runs: dict, lengths=LW_LENGTHS) -> int:
+    """Settings where the k1-in-reward KL leaves theta_dW short of the surrogate's movement."""
+    return sum(int(np.sum(toy_training.kept_fraction(r["rl+kl-reward"], r["rl"], r["z0"])[:, 2] < 1))
+               for (L, _), r in runs.items() if L in lengths)
 
 
 @claim("abstract-length-weighting", "Abstract, §3.3.2", "Length weighting makes the KL regulariser bear on "
@@ -285,7 +292,7 @@ def length_weighting_map(steps: int = LW_STEPS) -> dict:
        notebook="08_training")
 def check_length_weighting() -> Outcome:
     runs = length_weighting_map()
-    ev, restrained_more, dw_short, n = [], 0, 0, 0
+    ev, restrained_more, n = [], 0, 0
     for kl in ("rl+kl-reward", "rl+kl-k3-loss"):
         kept = {k: [] for k in ("s", "dC", "dW")}
         for (L, w), r in runs.items():
@@ -294,26 +301,23 @@ def check_length_weighting() -> Outcome:
                 kept[k] += list(f[:, i])
             if kl == "rl+kl-reward":
                 restrained_more += int(np.sum(f[:, 0] < np.minimum(f[:, 1], f[:, 2])))
-                dw_short += int(np.sum(f[:, 2] < 1))
                 n += len(f)
         ev.append(Evidence("numeric", f"{kl}: fraction of the surrogate's movement kept, per logit, over "
                            f"{len(kept['s'])} (initial policy, L, w) settings",
                            f"theta_s {spread(kept['s'])}; theta_dC {spread(kept['dC'])}; theta_dW "
                            f"{spread(kept['dW'])}", "exact"))
+    dw_short = _dw_short(runs)
     ev.append(Evidence("numeric", "rl+kl-reward: settings where the KL restrains theta_s more than both decision "
                        "logits; settings where it leaves theta_dW short of rl's movement",
                        f"{restrained_more}/{n}; {dw_short}/{n}", "exact"))
-    short_L1 = sum(int(np.sum(toy_training.kept_fraction(r["rl+kl-reward"], r["rl"], r["z0"])[:, 2] < 1))
-                   for (L, _), r in runs.items() if L == 1)
-    early = length_weighting_map(steps=LW_STEPS // 6)
-    short_early = sum(int(np.sum(toy_training.kept_fraction(r["rl+kl-reward"], r["rl"], r["z0"])[:, 2] < 1))
-                      for r in early.values())
+    short_L1 = _dw_short(runs, lengths=(1,))
+    short_early = _dw_short(length_weighting_map(steps=LW_STEPS // 6, objectives=("rl", "rl+kl-reward")))
     ev.append(Evidence("numeric", "the same count inside the paper's three-logit model (L=1) only; and over all "
                        f"settings after {LW_STEPS // 6} steps instead of {LW_STEPS} (early training)",
                        f"L=1: {short_L1}/{n // len(LW_LENGTHS)}; {LW_STEPS // 6} steps: {short_early}/{n}", "exact"))
-    finals = {name: np.concatenate([toy_training._sigmoid(r[name][:, 2]) for r in runs.values()])
+    finals = {name: np.concatenate([sigmoid(r[name][:, 2]) for r in runs.values()])
               for name in ("rl", "rl+kl-reward", "sft-correct", "sft-reflect")}
-    initial = np.concatenate([toy_training._sigmoid(r["z0"][:, 2]) for r in runs.values()])
+    initial = np.concatenate([sigmoid(r["z0"][:, 2]) for r in runs.values()])
     ev.append(Evidence("numeric", "p_dW after training, over all settings: rl; rl + k1-in-reward KL; SFT without "
                        "reflection; SFT with half the demonstrations reflective",
                        f"{spread(finals['rl'])}; {spread(finals['rl+kl-reward'])}; {spread(finals['sft-correct'])};"
