@@ -225,7 +225,8 @@ def cmd_probe_rollouts(args) -> int:
     if not has_ref and any(k.startswith("kl") for k in names):
         return _fail("dsproof probe", "the kl objectives need ref_logp on every line of the rollouts file")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    n_ci = min(len(items), args.bootstrap_rollouts) if args.compare else 0
+    sub = rollouts.bootstrap_subsample(items, args.bootstrap_rollouts, args.seed) if args.compare else []
+    n_ci, unit = len(sub), rollouts.clusters(sub)
     total = len(names) * len(models) * len(items) + (len(names) * len(models) * n_ci)
     results = []
     with tqdm(total=total, desc="rollouts", unit="rollout", file=sys.stderr, disable=args.quiet) as bar:
@@ -236,9 +237,9 @@ def cmd_probe_rollouts(args) -> int:
                    for k, m in models.items()}
             diff = None
             if args.compare:
-                sub = items[:n_ci]
                 grams = {k: rollouts.rollout_grams(m, sub, obj, pad_id, progress=bar.update) for k, m in models.items()}
-                diff = rollouts.bootstrap_difference(grams["model"], grams["compare"], args.bootstrap, args.seed)
+                diff = rollouts.bootstrap_difference(grams["model"], grams["compare"], args.bootstrap, args.seed,
+                                                     unit=unit)
             results.append((key, obj, per, diff))
     fin = lambda x: x if math.isfinite(x) else None  # noqa: E731
     if args.json:
@@ -251,7 +252,7 @@ def cmd_probe_rollouts(args) -> int:
                 row.update(compare=per["compare"].to_dict(), difference=fin(per["compare"].ratio - per["model"].ratio),
                            ci=[fin(x) for x in diff["ci"]], ci_level=diff["level"], bootstrap=args.bootstrap,
                            bootstrap_undefined=diff["undefined"],
-                           bootstrap_rollouts=n_ci)
+                           bootstrap_rollouts=n_ci, bootstrap_clusters=diff["clusters"])
             out["objectives"].append(row)
         print(json.dumps(out, indent=1))
         return 0
@@ -264,7 +265,8 @@ def cmd_probe_rollouts(args) -> int:
             c = per["compare"]
             lo, hi = diff["ci"]
             print(f"ratio |g_s|/|g_d|: {args.checkpoint} {r.ratio:.4f}, {args.compare} {c.ratio:.4f}, difference "
-                  f"{c.ratio - r.ratio:+.4f} ({diff['level']:.0%} bootstrap CI over {n_ci} rollouts "
+                  f"{c.ratio - r.ratio:+.4f} ({diff['level']:.0%} bootstrap CI over {n_ci} rollouts in "
+                  f"{diff['clusters']} resampled units (GRPO groups, or single rollouts) "
                   f"[{lo:+.4f}, {hi:+.4f}], {args.bootstrap} resamples"
                   + (f", {diff['undefined']} undefined: zero gradient" if diff["undefined"] else "") + ")")
     return 0
@@ -497,9 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "same rollouts; prints the ratio difference with a paired bootstrap CI over rollouts")
     pr.add_argument("--bootstrap", type=_positive_int, default=1000, help="with --compare: bootstrap resamples")
     pr.add_argument("--bootstrap-rollouts", type=_positive_int, default=256,
-                    help="with --compare: the CI uses the first N rollouts (it keeps one gradient per rollout: memory "
-                         "N x parameters)")
-    pr.add_argument("--seed", type=_seed, default=0, help="with --compare: bootstrap seed")
+                    help="with --compare: the CI uses at most N rollouts, whole GRPO groups drawn at random (it "
+                         "keeps one gradient per rollout: memory N x parameters)")
+    pr.add_argument("--seed", type=_seed, default=0, help="with --compare: seed of the bootstrap and its subsample")
     pr.add_argument("--quiet", **quiet)
     pr.set_defaults(fn=cmd_probe)
     sg = command("segment", "Print the stage segmentation of rollouts (decision spans in [[ ]]) as `probe "

@@ -169,6 +169,7 @@ class Encoded:
     advantage: float
     old_logp: list[float] | None = None
     ref_logp: list[float] | None = None
+    group: object = None  # the GRPO group id, if the line had one
 
     @property
     def n_prompt(self) -> int:
@@ -210,7 +211,7 @@ def encode(tokenizer, rollout: Rollout, segmenter: Segmenter, max_len: int | Non
         if v is not None and len(v) != len(r_ids):
             raise RolloutError(f"{where}: field {key!r} has {len(v)} entries, the response has {len(r_ids)} tokens")
     return Encoded(rollout.line, ids, stage, offsets, rollout.response, rollout.advantage, rollout.old_logp,
-                   rollout.ref_logp)
+                   rollout.ref_logp, rollout.group)
 
 
 def encode_all(tokenizer, rollouts: list[Rollout], segmenter: Segmenter, max_len: int | None
@@ -408,18 +409,49 @@ def rollout_grams(model, items: list[Encoded], objective: Objective, pad_id: int
     return RolloutGrams(S @ S.T, D @ D.T, S @ D.T, None if u[0] is None else torch.cat(u))
 
 
-def bootstrap_difference(a: RolloutGrams, b: RolloutGrams, n_boot: int = 1000, seed: int = 0, level: float = 0.95
-                         ) -> dict:
-    """Paired bootstrap over rollouts of ratio_b - ratio_a (the same resampled rollouts for both checkpoints):
-    the point difference, the percentile interval at ``level`` over the defined replicates, the number of
-    undefined ones (a resample whose gradient is zero at a stage, e.g. every advantage 0), and the replicates."""
+def clusters(items: list[Encoded]) -> list[int]:
+    """The bootstrap's resampling unit of each rollout, numbered from 0 in order of appearance: its GRPO group
+    (rollouts of one group share a prompt and, through the group baseline, their advantages: they are not
+    independent draws), or the rollout itself where it has no group."""
+    ids: dict = {}
+    return [ids.setdefault(("group", json.dumps(e.group)) if e.group is not None else ("line", e.line), len(ids))
+            for e in items]
+
+
+def bootstrap_subsample(items: list[Encoded], limit: int, seed: int = 0) -> list[Encoded]:
+    """At most ``limit`` rollouts for the bootstrap CI, made of whole clusters (:func:`clusters`) drawn at random
+    (seeded), in file order: a file sorted by prompt or by reward is not cut to its head.  At least one cluster."""
+    unit = clusters(items)
+    order = torch.randperm(max(unit) + 1, generator=torch.Generator().manual_seed(seed)).tolist()
+    size = torch.bincount(torch.tensor(unit)).tolist()
+    chosen, total = set(), 0
+    for c in order:
+        if chosen and total + size[c] > limit:
+            continue
+        chosen.add(c)
+        total += size[c]
+    return [e for e, c in zip(items, unit) if c in chosen]
+
+
+def bootstrap_difference(a: RolloutGrams, b: RolloutGrams, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                         unit: list[int] | None = None) -> dict:
+    """Paired bootstrap of ratio_b - ratio_a (the same resample for both checkpoints) over clusters of rollouts
+    (``unit``: each rollout's cluster, :func:`clusters`; None: every rollout its own): the point difference, the
+    percentile interval at ``level`` over the defined replicates, the number of undefined ones (a resample whose
+    gradient is zero at a stage, e.g. every advantage 0), the number of clusters, and the replicates with their
+    per-rollout counts (a drawn cluster counts once for each of its rollouts)."""
     n = a.ss.shape[0]
+    unit = torch.arange(n) if unit is None else torch.as_tensor(unit)
+    if unit.shape != (n,):
+        raise ValueError(f"unit has {unit.numel()} entries for {n} rollouts")
+    k = int(unit.max()) + 1
     g = torch.Generator().manual_seed(seed)
-    idx = torch.randint(0, n, (n_boot, n), generator=g)
-    counts = torch.zeros(n_boot, n, dtype=torch.float64).scatter_add_(1, idx, torch.ones(n_boot, n, dtype=torch.float64))
+    idx = torch.randint(0, k, (n_boot, k), generator=g)
+    drawn = torch.zeros(n_boot, k, dtype=torch.float64).scatter_add_(1, idx, torch.ones(n_boot, k, dtype=torch.float64))
+    counts = drawn[:, unit]
     ones = torch.ones(n, dtype=torch.float64)
     reps = b.ratio(counts) - a.ratio(counts)
     q = torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64)
     lo, hi = torch.nanquantile(reps, q).tolist()  # nan replicates: resamples whose decision gradient is zero
     return {"difference": float(b.ratio(ones) - a.ratio(ones)), "ci": (lo, hi), "level": level,
-            "undefined": int(torch.isnan(reps).sum()), "replicates": reps, "counts": counts}
+            "undefined": int(torch.isnan(reps).sum()), "clusters": k, "replicates": reps, "counts": counts}

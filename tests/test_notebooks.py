@@ -11,6 +11,8 @@ import pytest
 
 from dsproof import ledger, notebooks
 
+ROOT = notebooks.ROOT
+
 ALLOWED_IMPORTS = ("theory", "numerics", "dsproof", "sympy", "numpy")
 
 
@@ -55,6 +57,19 @@ def test_committed_executed_notebooks_match_sources(rendered_notebooks):
         committed = nbformat.read(path, as_version=4)
         assert _code_sources(committed) == _code_sources(r["notebook"]), f"{path} is stale: run `dsproof report`"
         assert all(c.execution_count for c in committed.cells if c.cell_type == "code"), f"{path} not executed"
+
+
+def test_committed_notebook_pages_are_current(rendered_notebooks):
+    """The committed reports/notebooks/NN.html (the pages the report links, and builds from in tests/test_report.py)
+    are what a fresh execution renders: the same text, equations and numbers, and as many images (the images'
+    bytes are compared by count only, so a PNG encoder's version does not fail the check)."""
+    def text(page: str) -> tuple[str, int]:
+        return re.subn(r"data:image/png;base64,[A-Za-z0-9+/=]+", "IMG", page)
+
+    for name, r in rendered_notebooks.items():
+        path = ROOT / "reports" / "notebooks" / f"{name}.html"
+        assert path.exists(), f"{path} missing: run `dsproof report`"
+        assert text(path.read_text()) == text(r["html"].read_text()), f"{path} is stale: run `dsproof report`"
 
 
 def test_executed_notebooks_carry_no_timing(rendered_notebooks):

@@ -329,7 +329,19 @@ def test_ledger_claim_reads_the_results(smoke_run, monkeypatch):
     assert o.verdict == "open" and o.evidence[0].kind == "skipped"
 
 
-def test_smoke_output_stays_out_of_git_and_the_report(monkeypatch, tmp_path):
+@pytest.fixture
+def tiny_smoke(monkeypatch):
+    """The smoke preset cut to a few optimiser steps and a one-layer model, for the tests of where a run is saved
+    and who reads it (the full smoke preset runs once, in :func:`smoke_run`)."""
+    import dataclasses
+
+    tiny = dataclasses.replace(reproduce.PRESETS["smoke"], hidden=16, layers=1, base_steps=3, sft_steps=2, rl_steps=2,
+                               rl_prompts=2, group=2, eval_prompts=8, bootstrap=20, attr_every=1)
+    monkeypatch.setitem(reproduce.PRESETS, "smoke", tiny)
+    return tiny
+
+
+def test_smoke_output_stays_out_of_git_and_the_report(monkeypatch, tmp_path, tiny_smoke):
     """`dsproof reproduce --preset smoke` writes to a git-ignored folder that neither the ledger
     (latest_results reads OUT) nor the report (reads reports/reproduce/) looks at."""
     import subprocess
@@ -358,11 +370,14 @@ def test_h100_preset_layout_runs_on_cpu_at_toy_size(tmp_path):
     layouts of the longest episodes, the OOD split and the saving all work before a GPU is spent on it."""
     import dataclasses
 
-    p = dataclasses.replace(reproduce.PRESETS["h100"], device="cpu", hidden=16, layers=1, heads=2, base_steps=3,
-                            sft_steps=2, rl_steps=2, batch=8, rl_prompts=2, group=2, eval_prompts=6, bootstrap=10,
-                            attr_every=1)
+    h100 = reproduce.PRESETS["h100"]
+    shortest, longest = min(h100.id_digits), max(h100.id_digits + h100.ood_digits)
+    # the shortest and longest in-distribution and the longest OOD digit counts (each digit count costs a generation)
+    p = dataclasses.replace(h100, device="cpu", hidden=16, layers=1, heads=2, base_steps=3, sft_steps=2, rl_steps=2,
+                            batch=8, rl_prompts=2, group=2, eval_prompts=6, bootstrap=10, attr_every=1,
+                            id_digits=(shortest, max(h100.id_digits)), ood_digits=(longest,))
     res, models = reproduce.run(p)
-    assert set(res.models["rl"]) == set(p.id_digits + p.ood_digits) == set(range(3, 10))
+    assert set(res.models["rl"]) == {3, 6, 9} and res.preset["a"] == 3
     path = reproduction.save(res, models, tmp_path / "h100")
     assert json.loads(path.read_text())["preset"]["a"] == 3
 
@@ -374,7 +389,7 @@ def test_smoke_preset_on_cuda(tmp_path):
     assert json.loads(path.read_text())["preset"]["device"] == "cuda"
 
 
-def test_other_seed_goes_to_its_own_folder_and_into_the_claim(smoke_run, monkeypatch):
+def test_other_seed_goes_to_its_own_folder_and_into_the_claim(smoke_run, monkeypatch, tiny_smoke):
     out, _ = smoke_run
     path = reproduction.reproduce("smoke", out, seed=3)
     assert path.parent.name == "smoke-seed3" and json.loads(path.read_text())["preset"]["seed"] == 3

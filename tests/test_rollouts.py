@@ -235,8 +235,16 @@ def test_compare_difference_and_bootstrap_ci(example, capsys):
         assert row["compare"]["ratio"] == pytest.approx(rb, rel=1e-9)
         assert row["difference"] == pytest.approx(rb - ra, rel=1e-8)
         grams = [rollouts.rollout_grams(m, items, obj, tok.pad_token_id) for m in (model, other)]
-        boot = rollouts.bootstrap_difference(*grams, n_boot=n_boot, seed=0)
+        boot = rollouts.bootstrap_difference(*grams, n_boot=n_boot, seed=0, unit=rollouts.clusters(items))
         assert row["ci"] == pytest.approx(list(boot["ci"]), rel=1e-12)
+        # the resampling unit is the GRPO group: 4 groups of two lines, line 5 skipped (its partner, line 6, alone)
+        assert row["bootstrap_clusters"] == boot["clusters"] == 4 and row["bootstrap_rollouts"] == len(items) == 7
+        for counts in boot["counts"]:  # a drawn group counts for both its rollouts; 4 groups drawn per replicate
+            by_group = {}
+            for e, c in zip(items, counts.tolist()):
+                by_group.setdefault(e.group, set()).add(c)
+            assert all(len(cs) == 1 for cs in by_group.values()), by_group
+            assert sum(cs.pop() for cs in by_group.values()) == 4
         reps = []
         for counts in boot["counts"]:
             resampled = [e for e, c in zip(items, counts.long().tolist()) for _ in range(c)]
@@ -250,6 +258,27 @@ def test_compare_difference_and_bootstrap_ci(example, capsys):
         lo, hi = torch.nanquantile(reps, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
         assert row["ci"] == pytest.approx([lo, hi], rel=1e-8)
         assert row["bootstrap_undefined"] == int(torch.isnan(reps).sum())
+
+
+def test_bootstrap_subsample_takes_whole_groups_at_random(example):
+    """--bootstrap-rollouts N: at most N rollouts, whole GRPO groups, chosen by the seed, kept in file order; a limit
+    below one group's size still takes one group."""
+    items = example[3]
+    assert rollouts.clusters(items) == [0, 0, 1, 1, 2, 3, 3]  # groups by line: {1, 2}, {3, 4}, {6}, {7, 8}
+    picks = set()
+    for seed in range(12):
+        sub = rollouts.bootstrap_subsample(items, 3, seed)
+        lines = [e.line for e in sub]
+        assert 1 <= len(sub) <= 3 and lines == sorted(lines)
+        groups = {e.group for e in sub}
+        assert all(sum(e.group == g for e in sub) == sum(e.group == g for e in items) for g in groups)
+        picks.add(tuple(lines))
+    assert len(picks) > 1, "the subsample does not depend on the seed"
+    assert [e.line for e in rollouts.bootstrap_subsample(items, 100)] == [e.line for e in items]
+    assert len(rollouts.bootstrap_subsample(items, 1, 0)) in (1, 2)
+    with pytest.raises(ValueError, match="unit"):
+        grams = rollouts.RolloutGrams(*(torch.eye(3, dtype=torch.float64),) * 3, None)
+        rollouts.bootstrap_difference(grams, grams, 4, unit=[0, 1])
 
 
 def test_probe_table_through_the_cli(example, capsys):
