@@ -69,6 +69,8 @@ LEDGER: dict[tuple[str, str], tuple[str, str]] = {
     ("cross-terms", "disjoint parameters: expected score cross-block"): (TOY + "test_fisher_cross_block_vanishes_hessian_cross_block_does_not", SYMBOLIC),
     ("cross-terms", "mixed second derivatives"): (TOY + "test_fisher_cross_block_vanishes_hessian_cross_block_does_not", SYMBOLIC),
     ("cross-terms", "shared theta in R^4: g_sampling + g_decision = autograd gradient"): (TRJ + "test_corollary_split_and_norm_identity", IDENTITY),
+    ("cross-terms", "shared theta: cross-term <g_sampling, g_decision> and cosine"): (FLED + "test_cross_term_and_cosine_at_the_claims_theta", AUTOGRAD),
+    ("cross-terms", "40 random shared parameterisations"): (FLED + "test_cross_term_cosine_distribution_over_random_parameterisations", AUTOGRAD),
     ("calibration-4.2", "toy model J_T (L=1) = finite-budget formula"): (CAL + "test_finite_budget_formula_is_the_toy_model", SYMBOLIC),
     ("calibration-4.2", "lim_{T->oo} finite-budget formula"): (CAL + "test_limit_is_the_paper_formula", SYMBOLIC),
     ("calibration-4.2", "J_T for every T and L (symbolic): the attempt recursion"): (CF + "test_attempt_recursion_is_solved_and_proved", SYMBOLIC),
@@ -276,10 +278,6 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 GAPS: dict = {
-    ("cross-terms", "shared theta: cross-term <g_sampling, g_decision> and cosine"):
-        "the printed <g_s,g_d> and cosine at the claim's theta are not recomputed by a test",
-    ("cross-terms", "40 random shared parameterisations"):
-        "the cosine distribution over random parameterisations is not recomputed by a test",
     ("thm-3.1", "per-trajectory coefficient of sum grad log pi_sample"): "no test recomputes the coefficients",
     ("thm-3.1", "E[A g_stage] = dJ/dtheta_stage at theta="): "no test at the claim's theta",
     ("thm-3.1-practised", "sampling:decision ratio and direction vs grad J"): "no test recomputes the ratios / cosines",

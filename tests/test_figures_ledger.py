@@ -8,10 +8,12 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from numerics import objectives
+from numerics.tolerances import assert_close
 from theory import calibration
 from theory import surrogate as surrogate_theory
 from theory.sft import stage_share
@@ -120,3 +122,106 @@ def test_empirical_figures_are_read_from_the_run(path):
         gap = np.abs(gap[~np.isnan(gap)])
         assert fits[what][:2] == pytest.approx((gap.max(), gap.mean()), abs=5e-4) and fits[what][2] == len(gap)
     assert not math.isnan(fits["with p_retry"][0])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# An attempt-level forward of the toy model, written here from its definition (theory/toy.py's docstring) and
+# nothing else: no token rows, no stage masks, no sympy.  An attempt of L tokens is correct with probability
+# q^L (q = sigmoid(z_s)); after a correct attempt STOP has probability sigmoid(z_dC), after a wrong one RESAMPLE has
+# probability sigmoid(z_dW); the budget T caps the episode without a decision.  Autograd through it gives the
+# exact expected gradients that the figures below are recomputed from.
+
+def _attempt_paths(T: int):
+    """(outcomes, decisions) of every attempt-level trajectory: RESAMPLE after every attempt but the last, STOP after
+    the last unless the budget cap ended the episode."""
+    import itertools
+
+    for t in range(1, T + 1):
+        for outcomes in itertools.product("CW", repeat=t):
+            yield outcomes, ("RESAMPLE",) * (t - 1) + (() if t == T else ("STOP",))
+
+
+def _log_path_prob(z: torch.Tensor, lengths, outcomes, decisions) -> torch.Tensor:
+    log_sig = torch.nn.functional.logsigmoid
+    out = torch.zeros((), dtype=z.dtype)
+    for L, outcome in zip(lengths, outcomes):
+        out = out + (L * log_sig(z[0]) if outcome == "C" else torch.log1p(-torch.sigmoid(z[0]) ** L))
+    for outcome, decision in zip(outcomes, decisions):
+        if outcome == "C":
+            out = out + log_sig(z[1] if decision == "STOP" else -z[1])
+        else:
+            out = out + log_sig(z[2] if decision == "RESAMPLE" else -z[2])
+    return out
+
+
+def _expected_reward(z: torch.Tensor, lengths) -> torch.Tensor:
+    """J(z) = P(final answer correct), the reward 1 / 0 of the paper."""
+    return sum(torch.exp(_log_path_prob(z, lengths, o, d)) for o, d in _attempt_paths(len(lengths)) if o[-1] == "C")
+
+
+def _shared_stage_gradients(U: np.ndarray, theta: np.ndarray, lengths=(2, 2, 2)) -> dict[str, torch.Tensor]:
+    """With logits z = U theta, the stage gradients by the chain rule through one stage's logits at a time: g_s
+    differentiates J through z_s = U_s theta with the decision logits held, g_d the other way round."""
+    Ut = torch.tensor(U, dtype=torch.float64)
+    out = {}
+    for name, held in (("sampling", [1, 2]), ("decision", [0])):
+        th = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+        z = Ut @ th
+        z = torch.stack([z[i].detach() if i in held else z[i] for i in range(3)])
+        out[name], = torch.autograd.grad(_expected_reward(z, lengths), th)
+    return out
+
+
+def test_cross_term_and_cosine_at_the_claims_theta():
+    """cross-terms: with one shared theta (the claim's seeded U, theta; T=3, L=2) <g_s, g_d> and the cosine from the
+    attempt-level forward, split by holding one stage's logits; the identity ||g||^2 = ||g_s||^2 + ||g_d||^2 +
+    2 <g_s, g_d> with g from a plain backward; against numerics.crosscheck and the printed figure."""
+    from dsproof.claims_core import RNG_SEED
+    from numerics import crosscheck
+
+    rng = np.random.default_rng(RNG_SEED)
+    U, theta = rng.normal(size=(3, 4)), rng.normal(size=4) * 0.5
+    g = _shared_stage_gradients(U, theta)
+    th = torch.tensor(theta, requires_grad=True)
+    full, = torch.autograd.grad(_expected_reward(torch.tensor(U) @ th, (2, 2, 2)), th)
+    inner = float(g["sampling"] @ g["decision"])
+    assert float(full @ full) == pytest.approx(float(g["sampling"] @ g["sampling"] + g["decision"] @ g["decision"])
+                                               + 2 * inner, rel=1e-12)
+    cos = inner / float(g["sampling"].norm() * g["decision"].norm())
+    code = crosscheck.shared_stage_gradients(3, (2, 2, 2), U, theta)
+    for stage in ("sampling", "decision"):
+        assert_close(code[stage], g[stage], f"{stage} gradient with shared theta")
+    assert abs(inner) > 1e-4 and abs(cos) > 0.1  # a point where the cross-term shows
+    printed = re.fullmatch(r"<g_s,g_d> = (\S+), cos = (\S+): \|\|g\|\|\^2 != \|\|g_s\|\|\^2 \+ \|\|g_d\|\|\^2",
+                           _printed("cross-terms", "shared theta: cross-term <g_sampling, g_decision> and cosine"))
+    assert float(printed[1]) == pytest.approx(inner, abs=5e-5) and float(printed[2]) == pytest.approx(cos, abs=5e-4)
+
+
+def test_cross_term_cosine_distribution_over_random_parameterisations():
+    """cross-terms: the 40 seeded draws after the claim's point (U ~ N(0,1)^(3x4), theta ~ N(0, 0.25), then logits
+    ~ U(-2, 2)^3 for the Hessian): each cosine from the attempt-level forward, each Hessian cross-term
+    d2J/dz_s dz_d by torch's Hessian of the same forward; median, 5-95% and counts against the printed figure."""
+    from dsproof.claims_core import CROSS_DRAWS, RNG_SEED
+    from numerics import crosscheck
+
+    rng = np.random.default_rng(RNG_SEED)
+    rng.normal(size=(3, 4)), rng.normal(size=4)  # the claim's point, drawn first
+    cosines, hessian_nonzero = [], 0
+    for draw in range(CROSS_DRAWS):
+        U, theta = rng.normal(size=(3, 4)), rng.normal(size=4) * 0.5
+        g = _shared_stage_gradients(U, theta)
+        cosines.append(float(g["sampling"] @ g["decision"] / (g["sampling"].norm() * g["decision"].norm())))
+        if draw < 3:  # the code's split at a few draws (each its own point)
+            code = crosscheck.shared_stage_gradients(3, (2, 2, 2), U, theta)
+            for stage in ("sampling", "decision"):
+                assert_close(code[stage], g[stage], f"{stage} gradient, draw {draw}")
+        H = torch.autograd.functional.hessian(lambda z: _expected_reward(z, (2, 2, 2)),
+                                              torch.tensor(rng.uniform(-2, 2, size=3)))
+        hessian_nonzero += bool(abs(H[0, 1]) > 1e-12 and abs(H[0, 2]) > 1e-12)
+    lo, med, hi = np.percentile(cosines, [5, 50, 95])
+    printed = re.fullmatch(r"cos median (\S+), 5-95% \[(\S+), (\S+)\], nonzero in (\d+)/(\d+); Hessian cross-terms "
+                           r"nonzero at (\d+)/(\d+) points", _printed("cross-terms", f"{CROSS_DRAWS} random shared"))
+    assert tuple(map(float, printed.groups()[:3])) == pytest.approx((med, lo, hi), abs=5e-3)
+    assert int(printed[4]) == sum(abs(c) > 1e-9 for c in cosines) and int(printed[5]) == CROSS_DRAWS
+    assert int(printed[6]) == hessian_nonzero and int(printed[7]) == CROSS_DRAWS
+    assert lo < -0.5 and hi > 0.5  # of either sign: not a distribution where a sign error cancels
