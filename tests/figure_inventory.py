@@ -79,6 +79,8 @@ LEDGER: dict[tuple[str, str], tuple[str, str]] = {
     ("thm-3.1", "every T (symbolic): A grad log P"): (CF + "test_lemma_3_1_and_corollary_3_1_for_every_T", SYMBOLIC),
     ("thm-3.1", "numerics.objectives.surrogate(ratio_level='trajectory'"): (OBJ + "test_practised_surrogate_equals_symbolic", AUTOGRAD),
     ("thm-3.1", "gamma < 1: Q_d / Q_sample"): (FLED + "test_discounted_q_ratio_hand_value", HAND),
+    ("thm-3.1", "per-trajectory coefficient of sum grad log pi_sample"): (FLED + "test_theorem_3_1_coefficients_are_the_advantage_read_off_the_torch_surrogate", AUTOGRAD),
+    ("thm-3.1", "E[A g_stage] = dJ/dtheta_stage at theta="): (FLED + "test_expected_advantage_stage_gradients_equal_dJ_at_the_claims_theta", AUTOGRAD),
     ("thm-3.1-norms", "surrogate: ratio of the sampling to the decision gradient norm of J, fixed-logits"): _LEADING,
     ("thm-3.1-norms", "surrogate: ratio of the sampling to the decision gradient norm of J, fixed-p_s "): _LEADING,
     ("thm-3.1-norms", "surrogate: ratio of the sampling to the decision gradient norm of J, fixed-p_s-ref"): _LEADING,
@@ -278,8 +280,6 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 GAPS: dict = {
-    ("thm-3.1", "per-trajectory coefficient of sum grad log pi_sample"): "no test recomputes the coefficients",
-    ("thm-3.1", "E[A g_stage] = dJ/dtheta_stage at theta="): "no test at the claim's theta",
     ("thm-3.1-practised", "sampling:decision ratio and direction vs grad J"): "no test recomputes the ratios / cosines",
     ("thm-3.2", "fixed logits: length at which the ratio reaches half its limit"): "L_half not recomputed by a test",
     ("appD-sft-dft", "SFT - PG(1/pi reward)"): "theory.sft.implicit_reward_identities has no test",

@@ -225,3 +225,63 @@ def test_cross_term_cosine_distribution_over_random_parameterisations():
     assert int(printed[4]) == sum(abs(c) > 1e-9 for c in cosines) and int(printed[5]) == CROSS_DRAWS
     assert int(printed[6]) == hessian_nonzero and int(printed[7]) == CROSS_DRAWS
     assert lo < -0.5 and hi > 0.5  # of either sign: not a distribution where a sign error cancels
+
+
+THM_3_1_Z = (0.5, 0.2, -0.1)  # the claim's point: p_s = 0.39 (L=2), p_dC = 0.55, p_dW = 0.48
+
+
+def test_theorem_3_1_coefficients_are_the_advantage_read_off_the_torch_surrogate():
+    """thm-3.1: the coefficient of each trajectory's sum grad log pi_sample and sum grad log pi_d (T=2, L=2) read off
+    the torch surrogate (ratio_level='trajectory', unclipped, on-policy) as d loss / d log pi of each token over
+    -P(tau): every sampling and every decision token of a trajectory carry the same coefficient, R - J with J from
+    the attempt-level forward; theory.surrogate.theorem_3_1_coefficients gives both at every path; the claim prints
+    'identical (A, A)'."""
+    from numerics import crosscheck
+    from numerics import toy as toy_numerics
+    from numerics.attribution import stage_split
+    from theory import toy as toy_theory
+    from theory.toy import Path as ToyPath
+
+    T, lengths = 2, (2, 2)
+    J = float(_expected_reward(torch.tensor(THM_3_1_Z, dtype=torch.float64), lengths))
+    rows = toy_numerics.enumerate_toy(T, lengths, grouped=False)
+    logp_fn, batch = crosscheck.toy_token_batch(T, lengths, THM_3_1_Z)
+    z = torch.tensor(THM_3_1_Z, dtype=torch.float64, requires_grad=True)
+    obj = objectives.surrogate(ratio_level="trajectory", clip=None, loss_agg_mode="seq-mean-token-sum")
+    per_token = -stage_split(logp_fn(z), obj, batch, z)["weights"] / batch.seq_weights[:, None]
+    m = crosscheck.toy_model(T, lengths)
+    probs = dict(zip(toy_theory.PROBS, torch.sigmoid(torch.tensor(THM_3_1_Z, dtype=torch.float64)).tolist()))
+    theory = {path: (float(ws.subs(probs)), float(wd.subs(probs)))
+              for path, ws, wd in surrogate_theory.theorem_3_1_coefficients(m)}
+    assert len(theory) == len(m.paths()) == 2 + 4
+    seen = set()
+    for i in range(len(rows)):
+        t = int(rows.attempt[i].max())
+        path = ToyPath(tuple("W" if (rows.tokens[i][rows.attempt[i] == k] == toy_numerics.BAD).any() else "C"
+                             for k in range(1, t + 1)), forced=t == T)
+        A = (1.0 if path.final_correct else 0.0) - J
+        coeff = {s: per_token[i][batch.stage[i] == code] for s, code in (("sampling", 1), ("decision", 2))}
+        assert coeff["sampling"].numel() == sum(lengths[:t]) and coeff["decision"].numel() == len(path.decisions)
+        for stage, c in coeff.items():
+            assert c.tolist() == pytest.approx([A] * c.numel(), rel=1e-12, abs=1e-15), (path, stage)
+        assert theory[path] == pytest.approx((A, A), rel=1e-12), path
+        seen.add(path)
+    assert seen == set(theory)
+    assert _printed("thm-3.1", "per-trajectory coefficient of sum grad log pi_sample") == \
+        "identical (A, A) for every trajectory"
+
+
+def test_expected_advantage_stage_gradients_equal_dJ_at_the_claims_theta():
+    """thm-3.1: E[A g_stage] (theory.surrogate.expected_stage_gradient, the paper's seq-mean-token-sum) at the
+    claim's theta against dJ/dtheta_stage by autograd through the attempt-level forward; the printed max |diff| is
+    round-off."""
+    from numerics import crosscheck
+
+    z = torch.tensor(THM_3_1_Z, dtype=torch.float64, requires_grad=True)
+    dJ, = torch.autograd.grad(_expected_reward(z, (2, 2)), z)
+    m = crosscheck.toy_model(2, (2, 2))
+    code = crosscheck.symbolic_values(surrogate_theory.expected_stage_gradient(m, "seq-mean-token-sum"), THM_3_1_Z)
+    assert_close(torch.tensor(code), dJ, "E[A g_stage] vs dJ/dtheta")
+    assert float(dJ[1]) != pytest.approx(-float(dJ[2]), rel=1e-2)  # a swap of the two decision logits would show
+    printed = _printed("thm-3.1", f"E[A g_stage] = dJ/dtheta_stage at theta={THM_3_1_Z}")
+    assert float(re.fullmatch(r"max \|diff\| (\S+)", printed)[1]) < 1e-12
