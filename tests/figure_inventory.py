@@ -88,6 +88,7 @@ LEDGER: dict[tuple[str, str], tuple[str, str]] = {
     ("thm-3.1-practised", "each loss_agg_mode (unclipped, on-policy)"): (OBJ + "test_practised_surrogate_equals_symbolic", AUTOGRAD),
     ("thm-3.1-practised", "seq-mean-token-mean: per-token weight A/n"): (OBJ + "test_dr_grpo_length_bias_weights", HAND),
     ("thm-3.1-practised", "off-policy (theta_old="): (OBJ + "test_clipped_token_weights_follow_the_ppo_formula", HAND),
+    ("thm-3.1-practised", "sampling:decision ratio and direction vs grad J"): (FLED + "test_practised_ratio_and_direction_per_loss_agg_mode", AUTOGRAD),
     ("thm-3.2", "kl(estimator='k1', placement='reward') with returns-to-go"): (OBJ + "test_kl_placements_against_theory", AUTOGRAD),
     ("thm-3.2", "k1 in the reward: ratio of the sampling to the decision gradient norm of KL"): _LEADING,
     ("thm-3.2", "k1 in the reward, full returns (Theorem 3.2's placement): grad KL(P || P_ref), fixed logits, every T"): _LEADING_T,
@@ -280,7 +281,6 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 GAPS: dict = {
-    ("thm-3.1-practised", "sampling:decision ratio and direction vs grad J"): "no test recomputes the ratios / cosines",
     ("thm-3.2", "fixed logits: length at which the ratio reaches half its limit"): "L_half not recomputed by a test",
     ("appD-sft-dft", "SFT - PG(1/pi reward)"): "theory.sft.implicit_reward_identities has no test",
     ("appD-sft-dft", "DFT - PG(unit reward)"): "theory.sft.implicit_reward_identities has no test",

@@ -285,3 +285,52 @@ def test_expected_advantage_stage_gradients_equal_dJ_at_the_claims_theta():
     assert float(dJ[1]) != pytest.approx(-float(dJ[2]), rel=1e-2)  # a swap of the two decision logits would show
     printed = _printed("thm-3.1", f"E[A g_stage] = dJ/dtheta_stage at theta={THM_3_1_Z}")
     assert float(re.fullmatch(r"max \|diff\| (\S+)", printed)[1]) < 1e-12
+
+
+def _practised_ascent(z_old, lengths, mode: str, norm_const: float = 32.0) -> torch.Tensor:
+    """On-policy ascent direction of the unclipped surrogate under ``mode``, from the attempt-level forward: the
+    gradient at theta = theta_old of sum_tau P_old(tau) c(tau) A(tau) P_theta(tau) / P_old(tau), A = R - J, with the
+    aggregation's per-trajectory factor c: 1 / E[n] (token-mean), 1 / n(tau) (seq-mean-token-mean), 1 / C
+    (seq-mean-token-sum-norm), 1 otherwise; n(tau) = its attempt tokens plus its decisions."""
+    T = len(lengths)
+    z = torch.tensor(z_old, dtype=torch.float64, requires_grad=True)
+    paths = list(_attempt_paths(T))
+    logP = torch.stack([_log_path_prob(z, lengths, o, d) for o, d in paths])
+    P_old = torch.exp(logP).detach()
+    R = torch.tensor([1.0 if o[-1] == "C" else 0.0 for o, _ in paths], dtype=torch.float64)
+    n = torch.tensor([sum(lengths[:len(o)]) + len(d) for o, d in paths], dtype=torch.float64)
+    c = {"token-mean": 1 / (P_old * n).sum(), "seq-mean-token-mean": 1 / n,
+         "seq-mean-token-sum-norm": torch.tensor(1 / norm_const)}.get(mode, torch.tensor(1.0))
+    A = R - (P_old * R).sum()
+    grad, = torch.autograd.grad((P_old * c * A * torch.exp(logP - logP.detach())).sum(), z)
+    return grad
+
+
+def test_practised_ratio_and_direction_per_loss_agg_mode():
+    """thm-3.1-practised (T=3, L=3 at the claim's theta): for every loss_agg_mode the torch objective's per-stage
+    ascent direction equals the attempt-level recomputation; its sampling:decision ratio |g_s| / ||g_d|| and its
+    cosine with grad J (autograd of the attempt-level J) against the printed figures."""
+    from numerics import crosscheck
+
+    T, lengths = 3, (3, 3, 3)
+    z = torch.tensor(THM_3_1_Z, dtype=torch.float64, requires_grad=True)
+    dJ, = torch.autograd.grad(_expected_reward(z, lengths), z)
+    ratio = lambda v: float(v[0].abs() / v[1:].norm())  # noqa: E731
+    printed = _printed("thm-3.1-practised", "sampling:decision ratio and direction vs grad J")
+    description = next(e["description"] for c in json.loads(LEDGER.read_text())["claims"]
+                       if c["id"] == "thm-3.1-practised" for e in c["evidence"]
+                       if e["description"].startswith("sampling:decision ratio and direction vs grad J"))
+    assert float(re.search(r"exact ratio (\S+)\)", description)[1]) == pytest.approx(ratio(dJ), abs=5e-3)
+    rows = {mode: (float(r), float(c)) for mode, r, c in re.findall(r"([\w-]+): ratio (\S+), cos\(grad J\) ([\d.]+)",
+                                                                     printed)}
+    assert list(rows) == list(surrogate_theory.MODES)
+    for mode in surrogate_theory.MODES:
+        mine = _practised_ascent(THM_3_1_Z, lengths, mode)
+        g = crosscheck.toy_objective_stage_gradients(T, lengths, THM_3_1_Z, objectives.surrogate(
+            loss_agg_mode=mode, clip=None, norm_const=32.0))
+        code = -torch.stack([g["sampling"][0], g["decision"][1], g["decision"][2]])
+        assert_close(code, mine, f"{mode}: per-stage ascent direction")
+        cos = float(mine @ dJ / (mine.norm() * dJ.norm()))
+        assert rows[mode][0] == pytest.approx(ratio(mine), abs=5e-3), (mode, "ratio")
+        assert rows[mode][1] == pytest.approx(cos, abs=5e-5), (mode, "cosine with grad J")
+    assert rows["seq-mean-token-mean"][0] < rows["token-mean"][0] - 0.2  # the length-weighted mode moves the ratio
