@@ -93,6 +93,7 @@ LEDGER: dict[tuple[str, str], tuple[str, str]] = {
     ("thm-3.2", "k1 in the reward: ratio of the sampling to the decision gradient norm of KL"): _LEADING,
     ("thm-3.2", "k1 in the reward, full returns (Theorem 3.2's placement): grad KL(P || P_ref), fixed logits, every T"): _LEADING_T,
     ("thm-3.2", "fixed logits: share of the decision gradient norm due to the future-KL"): (CF + "test_future_kl_is_the_whole_decision_gradient_when_decisions_match_the_reference", AUTOGRAD),
+    ("thm-3.2", "fixed logits: length at which the ratio reaches half its limit"): (FLED + "test_kl_ratio_half_limit_length", AUTOGRAD),
     ("thm-3.2-practised", "k2 as a token-sum loss = the 'partial' gradient"): (OBJ + "test_kl_placements_against_theory", AUTOGRAD),
     ("thm-3.2-practised", "k1 as a loss: expected per-token gradient"): (OBJ + "test_known_kl_estimator_gradients", AUTOGRAD),
     ("thm-3.2-practised", "k3 loss (verl low_var_kl), fixed-"): _LEADING,
@@ -281,7 +282,6 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 GAPS: dict = {
-    ("thm-3.2", "fixed logits: length at which the ratio reaches half its limit"): "L_half not recomputed by a test",
     ("appD-sft-dft", "SFT - PG(1/pi reward)"): "theory.sft.implicit_reward_identities has no test",
     ("appD-sft-dft", "DFT - PG(unit reward)"): "theory.sft.implicit_reward_identities has no test",
     ("04_sft_dft", "show_terms(sft_theory.implicit_reward_identities(3))"): "theory.sft.implicit_reward_identities has no test",

@@ -334,3 +334,49 @@ def test_practised_ratio_and_direction_per_loss_agg_mode():
         assert rows[mode][0] == pytest.approx(ratio(mine), abs=5e-3), (mode, "ratio")
         assert rows[mode][1] == pytest.approx(cos, abs=5e-5), (mode, "cosine with grad J")
     assert rows["seq-mean-token-mean"][0] < rows["token-mean"][0] - 0.2  # the length-weighted mode moves the ratio
+
+
+def _k1_reward_ratio_enumerated(L: int) -> float:
+    """||dKL/dtheta_s|| / ||dKL/dtheta_d|| of KL(P || P_ref) (the k1-in-reward gradient on-policy: E[sum_t k1_t
+    grad log P]) by autograd through the token-level enumeration (numerics.toy, grouped by wrong-token counts: KL
+    is symmetric in the order of an attempt's tokens), T = 2, attempts of L tokens, at dsproof.scaling's point."""
+    from dsproof import scaling
+    from numerics import toy as toy_numerics
+
+    batch = toy_numerics.enumerate_toy(2, (L, L))
+    z = torch.tensor(scaling.POLICY_LOGITS, dtype=torch.float64, requires_grad=True)
+    g, = torch.autograd.grad(toy_numerics.kl_sequence(batch, z, torch.tensor(scaling.REF_LOGITS,
+                                                                              dtype=torch.float64)), z)
+    return float(g[0].abs() / g[1:].norm())
+
+
+def test_kl_ratio_half_limit_length():
+    """thm-3.2, fixed logits: L_half = |Delta_W| / kl_tok by hand (Bernoulli KL of sigmoid(0.8) from sigmoid(0.5),
+    Delta_W = 0.3); the exact ratio r(L) at L = 50 and 60 enumerated, where r = R_oo L / (L + L_half) up to terms
+    ~ q^L < 1e-7, so L / r = L / R_oo + L_half / R_oo gives R_oo and L_half from the two; the code's exact ratio at
+    L = 50 against the enumeration there; the printed L_half and ratio/limit."""
+    import math
+
+    from dsproof import scaling
+    from dsproof.claims_objectives import kl_half_limit_length
+    from theory import asymptotics
+    from theory.closed_form import objective_gradients
+
+    q, q_ref = (1 / (1 + math.exp(-x)) for x in (scaling.POLICY_LOGITS[0], scaling.REF_LOGITS[0]))
+    kl_tok = q * math.log(q / q_ref) + (1 - q) * math.log((1 - q) / (1 - q_ref))
+    L_half_hand = abs(scaling.POLICY_LOGITS[2] - scaling.REF_LOGITS[2]) / kl_tok
+    (L1, r1), (L2, r2) = ((L, _k1_reward_ratio_enumerated(L)) for L in (50, 60))
+    slope = (L2 / r2 - L1 / r1) / (L2 - L1)  # 1 / R_oo
+    L_half_fit = (L1 / r1 - slope * L1) / slope
+    L_half, at_half, p_s_half = kl_half_limit_length()
+    assert L_half == pytest.approx(L_half_hand, rel=1e-12)
+    assert L_half == pytest.approx(L_half_fit, rel=1e-6)
+    assert p_s_half == pytest.approx(q ** L_half_hand, rel=1e-9)
+    assert abs(at_half - 0.5) <= 10 * p_s_half  # the code's exact ratio there over its limit: half, to q^L_half
+    values = asymptotics.setting(scaling.POLICY_LOGITS, scaling.REF_LOGITS, 2)
+    exact = asymptotics.ratio_along(objective_gradients(2)["kl-k1-reward"], "fixed-logits", values)
+    assert float(exact(L1)) == pytest.approx(r1, rel=1e-9)
+    printed = re.fullmatch(r"L_half = (\S+); ratio/limit = (\S+)",
+                           _printed("thm-3.2", "fixed logits: length at which the ratio reaches half its limit"))
+    assert float(printed[1]) == pytest.approx(L_half_fit, abs=5e-3)
+    assert float(printed[2]) == pytest.approx(at_half, abs=5e-7) and abs(float(printed[2]) - 0.5) < 1e-4
