@@ -106,6 +106,8 @@ LEDGER: dict[tuple[str, str], tuple[str, str]] = {
     ("def-3.1", "SFT on one reflection demonstration"): _HAND_LEAD,
     ("def-3.1", "DFT on one reflection demonstration"): _HAND_LEAD,
     ("appD-sft-dft", "decision share of the per-token credit"): (FLED + "test_sft_dft_decision_share_hand_values", HAND),
+    ("appD-sft-dft", "SFT - PG(1/pi reward)"): (FLED + "test_sft_and_dft_implicit_reward_identities", AUTOGRAD),
+    ("appD-sft-dft", "DFT - PG(unit reward)"): (FLED + "test_sft_and_dft_implicit_reward_identities", AUTOGRAD),
     ("appD-sft-dft", "SFT token-mean per-token weight = -1/n"): (OBJ + "test_dr_grpo_length_bias_weights", HAND),
     ("appD-sft-dft", "SFT on a reflection demonstration (W attempt, RESAMPLE, C attempt, STOP), fixed-"): _LEADING,
     ("appD-sft-dft", "DFT on the same demonstration, fixed-"): _LEADING,
@@ -245,6 +247,7 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
     ("03_kl", "show_scaling_table()"): _HAND_LEAD,
     ("03_kl", "show_claim('def-3.1')"): _CLAIM,
     ("04_sft_dft", "show_expr('\\\\mathrm{share}_d', sft_theory.stage_share(2 * L, 2))"): (FLED + "test_sft_dft_decision_share_hand_values", HAND),
+    ("04_sft_dft", "show_terms(sft_theory.implicit_reward_identities(3))"): (FLED + "test_sft_and_dft_implicit_reward_identities", AUTOGRAD),
     ("04_sft_dft", "show_claim('appD-sft-dft')"): _CLAIM,
     ("05_toy_model", "show_expr('J', m.J_backward)"): (TOY + "test_probabilities_sum_to_one_and_J_two_ways", ENUMERATION),
     ("05_toy_model", "show_expr('J_{enumerated} - J_{backward}', m.J_enumerated - m.J_backward, simplify=True)"): (TOY + "test_probabilities_sum_to_one_and_J_two_ways", ENUMERATION),
@@ -282,9 +285,6 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 GAPS: dict = {
-    ("appD-sft-dft", "SFT - PG(1/pi reward)"): "theory.sft.implicit_reward_identities has no test",
-    ("appD-sft-dft", "DFT - PG(unit reward)"): "theory.sft.implicit_reward_identities has no test",
-    ("04_sft_dft", "show_terms(sft_theory.implicit_reward_identities(3))"): "theory.sft.implicit_reward_identities has no test",
     ("03_kl", "ratio_vs_length()"): "the figure's curves are not compared with the scaling table by a test",
     ("06_calibration", "calibration_theory.prediction_bias()"): "theory.calibration.prediction_bias has no test",
     ("06_calibration", "calibration()"): "the figure's curves are not recomputed by a test",

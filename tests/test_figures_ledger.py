@@ -380,3 +380,31 @@ def test_kl_ratio_half_limit_length():
                            _printed("thm-3.2", "fixed logits: length at which the ratio reaches half its limit"))
     assert float(printed[1]) == pytest.approx(L_half_fit, abs=5e-3)
     assert float(printed[2]) == pytest.approx(at_half, abs=5e-7) and abs(float(printed[2]) - 0.5) < 1e-4
+
+
+def test_sft_and_dft_implicit_reward_identities():
+    """appD-sft-dft (D.1, D.3) at logits (0.7, -0.4, 1.3) of a softmax over 3 tokens, expert token 0, by autograd:
+    grad log pi(y*) = sum_y pi(y) r(y) grad log pi(y) with r = 1[y = y*] / pi(y*) (SFT), and sg(pi(y*)) grad log
+    pi(y*) = the same sum with r = 1[y = y*] (DFT); theory.sft.implicit_reward_identities's residuals (symbolic,
+    and at this point) are 0; a wrong reward (r = 1 for SFT, 1 / pi for DFT) leaves a residual here; printed
+    'residual 0'."""
+    from theory import sft as sft_theory
+
+    x = torch.tensor([0.7, -0.4, 1.3], dtype=torch.float64, requires_grad=True)
+    log_pi = torch.log_softmax(x, 0)
+    pi = log_pi.exp()
+    score = [torch.autograd.grad(log_pi[y], x, retain_graph=True)[0] for y in range(3)]
+    sft = score[0]
+    dft = pi[0].detach() * score[0]
+    policy_gradient = lambda r: sum(pi[y].detach() * r[y] * score[y] for y in range(3))  # noqa: E731
+    assert_close(policy_gradient([1 / pi[0].detach(), 0, 0]), sft, "SFT = PG with reward 1[y = y*] / pi(y*)")
+    assert_close(policy_gradient([1, 0, 0]), dft, "DFT = PG with reward 1[y = y*]")
+    assert float((policy_gradient([1, 0, 0]) - sft).abs().max()) > 0.1  # the identities tell the two rewards apart
+    terms = sft_theory.implicit_reward_identities(3)
+    assert [t.name for t in terms] == ["SFT - PG(1/pi reward)", "DFT - PG(unit reward)"]
+    logits = sft_theory.categorical(3)[0]
+    for term in terms:
+        assert term.expr.shape == (3, 1) and all(e == 0 for e in term.expr), term.name
+        at_x = term.expr.subs(dict(zip(logits, x.tolist())))
+        assert all(abs(float(e)) < 1e-12 for e in at_x), term.name
+        assert _printed("appD-sft-dft", term.name) == "residual 0"
