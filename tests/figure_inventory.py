@@ -260,6 +260,8 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
     ("06_calibration", "show_expr('\\\\mathrm{acc}_T - \\\\mathrm{acc}_\\\\infty', calibration_theory.budget_gap())"): (CF + "test_budget_gap_closed_form", SYMBOLIC),
     ("06_calibration", "show_expr('\\\\mathrm{acc}_3(p_s, p_r)', calibration_theory.predicted_accuracy_retry(3))"): (CAL + "test_retry_formula_is_the_enumerated_process", ENUMERATION),
     ("06_calibration", "show_expr('\\\\mathrm{acc}_3(p_s, p_s) - \\\\mathrm{acc}_3', calibration_theory.predicted_accuracy_retry(3, calibration_theory.p_s, calibration_theory.p_s) - calibration_theory.predicted_accuracy_budget(3), simplify=True)"): (CAL + "test_retry_formula_reduces_to_the_budget_formula", SYMBOLIC),
+    ("06_calibration", "calibration_theory.prediction_bias()"): (CAL + "test_prediction_bias_is_the_sign_of_the_enumerated_gap", ENUMERATION),
+    ("06_calibration", "calibration()"): (CAL + "test_calibration_figure_curves_are_the_enumerated_accuracies", ENUMERATION),
     ("06_calibration", "show_claim('calibration-4.2')"): _CLAIM,
     ("07_reproduction", "{name: p.description for name, p in PRESETS.items()}"): _NB_RUN,
     ("07_reproduction", "show_reproduction()"): _TABLE,
@@ -286,8 +288,6 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
 
 GAPS: dict = {
     ("03_kl", "ratio_vs_length()"): "the figure's curves are not compared with the scaling table by a test",
-    ("06_calibration", "calibration_theory.prediction_bias()"): "theory.calibration.prediction_bias has no test",
-    ("06_calibration", "calibration()"): "the figure's curves are not recomputed by a test",
     "final_losses.*": "the training losses are recorded, not recomputed",
     "rl_log[].reward": "the RL log is recorded, not recomputed",
     "rl_log[].pg": "the RL log is recorded, not recomputed",
