@@ -245,6 +245,7 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
     ("03_kl", "show_terms(kl_theory.kl_partial_terms(m))"): (OBJ + "test_kl_placements_against_theory", AUTOGRAD),
     ("03_kl", "show_claim('thm-3.2-practised')"): _CLAIM,
     ("03_kl", "show_scaling_table()"): _HAND_LEAD,
+    ("03_kl", "ratio_vs_length()"): (LIMITS + "test_ratio_vs_length_figure_curves", AUTOGRAD),
     ("03_kl", "show_claim('def-3.1')"): _CLAIM,
     ("04_sft_dft", "show_expr('\\\\mathrm{share}_d', sft_theory.stage_share(2 * L, 2))"): (FLED + "test_sft_dft_decision_share_hand_values", HAND),
     ("04_sft_dft", "show_terms(sft_theory.implicit_reward_identities(3))"): (FLED + "test_sft_and_dft_implicit_reward_identities", AUTOGRAD),
@@ -287,7 +288,6 @@ NOTEBOOKS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 GAPS: dict = {
-    ("03_kl", "ratio_vs_length()"): "the figure's curves are not compared with the scaling table by a test",
     "final_losses.*": "the training losses are recorded, not recomputed",
     "rl_log[].reward": "the RL log is recorded, not recomputed",
     "rl_log[].pg": "the RL log is recorded, not recomputed",
