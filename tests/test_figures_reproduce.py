@@ -306,10 +306,10 @@ def test_rl_log_reward_pg_kl_recomputed_at_each_logged_step(monkeypatch):
         ids, stage = episodes.input_ids, episodes.stage
         rewards = []
         for i, v in enumerate(products):
-            positions = (stage[i] == 1).nonzero().flatten().tolist()
-            last = [t for t in positions if t > max([u for u in (stage[i] == 2).nonzero().flatten().tolist()
-                                                      if u < positions[-1]], default=-1)]
-            digits = [int(ids[i, t]) - multiply.DIGIT0 for t in last]
+            sampling = (stage[i] == 1).nonzero().flatten().tolist()
+            decided = [t for t in (stage[i] == 2).nonzero().flatten().tolist() if t < sampling[-1]]
+            last_attempt = [t for t in sampling if t > max(decided, default=-1)]  # after the last RESAMPLE
+            digits = [int(ids[i, t]) - multiply.DIGIT0 for t in last_attempt]
             rewards.append(float(all(0 <= d <= 9 for d in digits) and sum(d * 10 ** k for k, d in enumerate(digits)) == v))
         assert row["reward"] == pytest.approx(np.mean(rewards), abs=1e-7)
         groups = np.array(rewards).reshape(-1, preset.group)
