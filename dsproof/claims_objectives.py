@@ -212,9 +212,10 @@ def kl_half_limit_length() -> tuple[float, float]:
     values = asymptotics.setting(scaling.POLICY_LOGITS, scaling.REF_LOGITS, 2)
     kl_tok = toy_theory.kl_bernoulli(toy_theory.q, toy_theory.q_ref).subs(values)
     L_half = float((scaling.POLICY_LOGITS[2] - scaling.REF_LOGITS[2]) / kl_tok)
-    row = scaling.table()[("kl-k1-reward", "fixed-logits")]
-    exact = asymptotics.ratio_along(objective_gradients(2)["kl-k1-reward"], "fixed-logits", values)
-    return L_half, exact(L_half) / float(row.asymptotics.coeff), float(values[toy_theory.q] ** L_half)
+    gradient = objective_gradients(2)["kl-k1-reward"]
+    limit = asymptotics.ratio_asymptotics(gradient, "fixed-logits", values).coeff  # = scaling.table()'s row, alone
+    exact = asymptotics.ratio_along(gradient, "fixed-logits", values)
+    return L_half, exact(L_half) / float(limit), float(values[toy_theory.q] ** L_half)
 
 
 @claim("thm-3.2", "Theorem 3.2 (k1 in the reward)", "With the per-token k1 penalty in the reward, the KL's credit to "

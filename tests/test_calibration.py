@@ -76,3 +76,54 @@ def test_retry_formula_is_the_enumerated_process(data):
     got, want = calibration_theory.predicted_accuracy_numeric(T, retry=True)(ps, pr, pC, pW), _enumerated_accuracy(T, ps, pr, pC, pW)
     rtol, atol = tolerance(torch.float64)
     assert abs(got - want) <= atol + rtol * abs(want), (got, want)
+
+
+@pytest.mark.parametrize("point, bias", [
+    ((sp.Rational(1, 5), sp.Rational(19, 20), sp.Rational(1, 2)), "over-predicts"),  # informative decision
+    ((sp.Rational(3, 10), sp.Rational(2, 5), sp.Rational(1, 4)), "under-predicts"),  # p_dC + p_dW < 1
+    ((sp.Rational(3, 10), sp.Rational(3, 5), sp.Rational(2, 5)), "exact"),  # p_dC + p_dW = 1, p_dC != p_dW
+])
+def test_prediction_bias_is_the_sign_of_the_enumerated_gap(point, bias):
+    """theory.calibration.prediction_bias (notebook 06): at each point exactly its named relation holds, and it is the
+    sign of (unlimited-retry accuracy, hand formula) - (T-attempt accuracy, the process walked attempt by attempt),
+    in exact rationals, for T = 1..5."""
+    from .test_figures_reproduce import _accuracy_enumerated, _accuracy_unlimited
+
+    p_s, p_dC, p_dW = point
+    relations = calibration_theory.prediction_bias()
+    assert set(relations) == {"over-predicts", "under-predicts", "exact"}
+    values = {calibration_theory.p_s: p_s, calibration_theory.p_dC: p_dC, calibration_theory.p_dW: p_dW}
+    holds = {name: bool(rel.subs(values)) for name, rel in relations.items()}
+    assert holds == {name: name == bias for name in relations}
+    sign = {"over-predicts": 1, "under-predicts": -1, "exact": 0}[bias]
+    for T in range(1, 6):
+        gap = _accuracy_unlimited(p_s, p_dC, p_dW) - _accuracy_enumerated(T, p_s, p_dC, p_dW)
+        assert bool(gap > 0) - bool(gap < 0) == sign, T
+        assert sign == 0 or abs(gap) > sp.Rational(1, 10 ** 6), T  # a visible gap, not round-off
+
+
+def test_calibration_figure_curves_are_the_enumerated_accuracies():
+    """dsproof.figures.calibration (notebook 06, p_s = 0.2, p_dC = 0.95): the T -> oo curve against the hand formula
+    and the T = 1, 2, 4, 8 curves against the process walked attempt by attempt, at every plotted p_dW."""
+    from fractions import Fraction
+
+    import matplotlib.pyplot as plt
+
+    from dsproof.figures import calibration
+
+    from .test_figures_reproduce import _accuracy_enumerated, _accuracy_unlimited
+
+    fig = calibration()
+    try:
+        lines = fig.axes[0].get_lines()
+        assert [line.get_label() for line in lines] == ["§4.2 formula (T -> oo)", *(f"budget T = {T}" for T in (1, 2, 4, 8))]
+        p_s, p_dC = Fraction(1, 5), Fraction(19, 20)
+        for line, T in zip(lines, (None, 1, 2, 4, 8)):
+            x, y = line.get_xdata(), line.get_ydata()
+            assert len(x) == 96 and x[0] == 0.0 and x[-1] == pytest.approx(0.95)
+            want = [float(_accuracy_unlimited(p_s, p_dC, Fraction(p)) if T is None
+                          else _accuracy_enumerated(T, p_s, p_dC, Fraction(p))) for p in x]
+            assert list(y) == pytest.approx(want, rel=1e-12), line.get_label()
+        assert lines[0].get_ydata()[60] - lines[2].get_ydata()[60] > 0.04  # the curves differ where they are compared
+    finally:
+        plt.close(fig)

@@ -8,10 +8,12 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from numerics import objectives
+from numerics.tolerances import assert_close
 from theory import calibration
 from theory import surrogate as surrogate_theory
 from theory.sft import stage_share
@@ -120,3 +122,289 @@ def test_empirical_figures_are_read_from_the_run(path):
         gap = np.abs(gap[~np.isnan(gap)])
         assert fits[what][:2] == pytest.approx((gap.max(), gap.mean()), abs=5e-4) and fits[what][2] == len(gap)
     assert not math.isnan(fits["with p_retry"][0])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# An attempt-level forward of the toy model, written here from its definition (theory/toy.py's docstring) and
+# nothing else: no token rows, no stage masks, no sympy.  An attempt of L tokens is correct with probability
+# q^L (q = sigmoid(z_s)); after a correct attempt STOP has probability sigmoid(z_dC), after a wrong one RESAMPLE has
+# probability sigmoid(z_dW); the budget T caps the episode without a decision.  Autograd through it gives the
+# exact expected gradients that the figures below are recomputed from.
+
+def _attempt_paths(T: int):
+    """(outcomes, decisions) of every attempt-level trajectory: RESAMPLE after every attempt but the last, STOP after
+    the last unless the budget cap ended the episode."""
+    import itertools
+
+    for t in range(1, T + 1):
+        for outcomes in itertools.product("CW", repeat=t):
+            yield outcomes, ("RESAMPLE",) * (t - 1) + (() if t == T else ("STOP",))
+
+
+def _log_path_prob(z: torch.Tensor, lengths, outcomes, decisions) -> torch.Tensor:
+    log_sig = torch.nn.functional.logsigmoid
+    out = torch.zeros((), dtype=z.dtype)
+    for L, outcome in zip(lengths, outcomes):
+        out = out + (L * log_sig(z[0]) if outcome == "C" else torch.log1p(-torch.sigmoid(z[0]) ** L))
+    for outcome, decision in zip(outcomes, decisions):
+        if outcome == "C":
+            out = out + log_sig(z[1] if decision == "STOP" else -z[1])
+        else:
+            out = out + log_sig(z[2] if decision == "RESAMPLE" else -z[2])
+    return out
+
+
+def _expected_reward(z: torch.Tensor, lengths) -> torch.Tensor:
+    """J(z) = P(final answer correct), the reward 1 / 0 of the paper."""
+    return sum(torch.exp(_log_path_prob(z, lengths, o, d)) for o, d in _attempt_paths(len(lengths)) if o[-1] == "C")
+
+
+def _shared_stage_gradients(U: np.ndarray, theta: np.ndarray, lengths=(2, 2, 2)) -> dict[str, torch.Tensor]:
+    """With logits z = U theta, the stage gradients by the chain rule through one stage's logits at a time: g_s
+    differentiates J through z_s = U_s theta with the decision logits held, g_d the other way round."""
+    Ut = torch.tensor(U, dtype=torch.float64)
+    out = {}
+    for name, held in (("sampling", [1, 2]), ("decision", [0])):
+        th = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+        z = Ut @ th
+        z = torch.stack([z[i].detach() if i in held else z[i] for i in range(3)])
+        out[name], = torch.autograd.grad(_expected_reward(z, lengths), th)
+    return out
+
+
+def test_cross_term_and_cosine_at_the_claims_theta():
+    """cross-terms: with one shared theta (the claim's seeded U, theta; T=3, L=2) <g_s, g_d> and the cosine from the
+    attempt-level forward, split by holding one stage's logits; the identity ||g||^2 = ||g_s||^2 + ||g_d||^2 +
+    2 <g_s, g_d> with g from a plain backward; against numerics.crosscheck and the printed figure."""
+    from dsproof.claims_core import RNG_SEED
+    from numerics import crosscheck
+
+    rng = np.random.default_rng(RNG_SEED)
+    U, theta = rng.normal(size=(3, 4)), rng.normal(size=4) * 0.5
+    g = _shared_stage_gradients(U, theta)
+    th = torch.tensor(theta, requires_grad=True)
+    full, = torch.autograd.grad(_expected_reward(torch.tensor(U) @ th, (2, 2, 2)), th)
+    inner = float(g["sampling"] @ g["decision"])
+    assert float(full @ full) == pytest.approx(float(g["sampling"] @ g["sampling"] + g["decision"] @ g["decision"])
+                                               + 2 * inner, rel=1e-12)
+    cos = inner / float(g["sampling"].norm() * g["decision"].norm())
+    code = crosscheck.shared_stage_gradients(3, (2, 2, 2), U, theta)
+    for stage in ("sampling", "decision"):
+        assert_close(code[stage], g[stage], f"{stage} gradient with shared theta")
+    assert abs(inner) > 1e-4 and abs(cos) > 0.1  # a point where the cross-term shows
+    printed = re.fullmatch(r"<g_s,g_d> = (\S+), cos = (\S+): \|\|g\|\|\^2 != \|\|g_s\|\|\^2 \+ \|\|g_d\|\|\^2",
+                           _printed("cross-terms", "shared theta: cross-term <g_sampling, g_decision> and cosine"))
+    assert float(printed[1]) == pytest.approx(inner, abs=5e-5) and float(printed[2]) == pytest.approx(cos, abs=5e-4)
+
+
+def test_cross_term_cosine_distribution_over_random_parameterisations():
+    """cross-terms: the 40 seeded draws after the claim's point (U ~ N(0,1)^(3x4), theta ~ N(0, 0.25), then logits
+    ~ U(-2, 2)^3 for the Hessian): each cosine from the attempt-level forward, each Hessian cross-term
+    d2J/dz_s dz_d by torch's Hessian of the same forward; median, 5-95% and counts against the printed figure."""
+    from dsproof.claims_core import CROSS_DRAWS, RNG_SEED
+    from numerics import crosscheck
+
+    rng = np.random.default_rng(RNG_SEED)
+    rng.normal(size=(3, 4)), rng.normal(size=4)  # the claim's point, drawn first
+    cosines, hessian_nonzero = [], 0
+    for draw in range(CROSS_DRAWS):
+        U, theta = rng.normal(size=(3, 4)), rng.normal(size=4) * 0.5
+        g = _shared_stage_gradients(U, theta)
+        cosines.append(float(g["sampling"] @ g["decision"] / (g["sampling"].norm() * g["decision"].norm())))
+        if draw < 3:  # the code's split at a few draws (each its own point)
+            code = crosscheck.shared_stage_gradients(3, (2, 2, 2), U, theta)
+            for stage in ("sampling", "decision"):
+                assert_close(code[stage], g[stage], f"{stage} gradient, draw {draw}")
+        H = torch.autograd.functional.hessian(lambda z: _expected_reward(z, (2, 2, 2)),
+                                              torch.tensor(rng.uniform(-2, 2, size=3)))
+        hessian_nonzero += bool(abs(H[0, 1]) > 1e-12 and abs(H[0, 2]) > 1e-12)
+    lo, med, hi = np.percentile(cosines, [5, 50, 95])
+    printed = re.fullmatch(r"cos median (\S+), 5-95% \[(\S+), (\S+)\], nonzero in (\d+)/(\d+); Hessian cross-terms "
+                           r"nonzero at (\d+)/(\d+) points", _printed("cross-terms", f"{CROSS_DRAWS} random shared"))
+    assert tuple(map(float, printed.groups()[:3])) == pytest.approx((med, lo, hi), abs=5e-3)
+    assert int(printed[4]) == sum(abs(c) > 1e-9 for c in cosines) and int(printed[5]) == CROSS_DRAWS
+    assert int(printed[6]) == hessian_nonzero and int(printed[7]) == CROSS_DRAWS
+    assert lo < -0.5 and hi > 0.5  # of either sign: not a distribution where a sign error cancels
+
+
+THM_3_1_Z = (0.5, 0.2, -0.1)  # the claim's point: p_s = 0.39 (L=2), p_dC = 0.55, p_dW = 0.48
+
+
+def test_theorem_3_1_coefficients_are_the_advantage_read_off_the_torch_surrogate():
+    """thm-3.1: the coefficient of each trajectory's sum grad log pi_sample and sum grad log pi_d (T=2, L=2) read off
+    the torch surrogate (ratio_level='trajectory', unclipped, on-policy) as d loss / d log pi of each token over
+    -P(tau): every sampling and every decision token of a trajectory carry the same coefficient, R - J with J from
+    the attempt-level forward; theory.surrogate.theorem_3_1_coefficients gives both at every path; the claim prints
+    'identical (A, A)'."""
+    from numerics import crosscheck
+    from numerics import toy as toy_numerics
+    from numerics.attribution import stage_split
+    from theory import toy as toy_theory
+    from theory.toy import Path as ToyPath
+
+    T, lengths = 2, (2, 2)
+    J = float(_expected_reward(torch.tensor(THM_3_1_Z, dtype=torch.float64), lengths))
+    rows = toy_numerics.enumerate_toy(T, lengths, grouped=False)
+    logp_fn, batch = crosscheck.toy_token_batch(T, lengths, THM_3_1_Z)
+    z = torch.tensor(THM_3_1_Z, dtype=torch.float64, requires_grad=True)
+    obj = objectives.surrogate(ratio_level="trajectory", clip=None, loss_agg_mode="seq-mean-token-sum")
+    per_token = -stage_split(logp_fn(z), obj, batch, z)["weights"] / batch.seq_weights[:, None]
+    m = crosscheck.toy_model(T, lengths)
+    probs = dict(zip(toy_theory.PROBS, torch.sigmoid(torch.tensor(THM_3_1_Z, dtype=torch.float64)).tolist()))
+    theory = {path: (float(ws.subs(probs)), float(wd.subs(probs)))
+              for path, ws, wd in surrogate_theory.theorem_3_1_coefficients(m)}
+    assert len(theory) == len(m.paths()) == 2 + 4
+    seen = set()
+    for i in range(len(rows)):
+        t = int(rows.attempt[i].max())
+        path = ToyPath(tuple("W" if (rows.tokens[i][rows.attempt[i] == k] == toy_numerics.BAD).any() else "C"
+                             for k in range(1, t + 1)), forced=t == T)
+        A = (1.0 if path.final_correct else 0.0) - J
+        coeff = {s: per_token[i][batch.stage[i] == code] for s, code in (("sampling", 1), ("decision", 2))}
+        assert coeff["sampling"].numel() == sum(lengths[:t]) and coeff["decision"].numel() == len(path.decisions)
+        for stage, c in coeff.items():
+            assert c.tolist() == pytest.approx([A] * c.numel(), rel=1e-12, abs=1e-15), (path, stage)
+        assert theory[path] == pytest.approx((A, A), rel=1e-12), path
+        seen.add(path)
+    assert seen == set(theory)
+    assert _printed("thm-3.1", "per-trajectory coefficient of sum grad log pi_sample") == \
+        "identical (A, A) for every trajectory"
+
+
+def test_expected_advantage_stage_gradients_equal_dJ_at_the_claims_theta():
+    """thm-3.1: E[A g_stage] (theory.surrogate.expected_stage_gradient, the paper's seq-mean-token-sum) at the
+    claim's theta against dJ/dtheta_stage by autograd through the attempt-level forward; the printed max |diff| is
+    round-off."""
+    from numerics import crosscheck
+
+    z = torch.tensor(THM_3_1_Z, dtype=torch.float64, requires_grad=True)
+    dJ, = torch.autograd.grad(_expected_reward(z, (2, 2)), z)
+    m = crosscheck.toy_model(2, (2, 2))
+    code = crosscheck.symbolic_values(surrogate_theory.expected_stage_gradient(m, "seq-mean-token-sum"), THM_3_1_Z)
+    assert_close(torch.tensor(code), dJ, "E[A g_stage] vs dJ/dtheta")
+    assert float(dJ[1]) != pytest.approx(-float(dJ[2]), rel=1e-2)  # a swap of the two decision logits would show
+    printed = _printed("thm-3.1", f"E[A g_stage] = dJ/dtheta_stage at theta={THM_3_1_Z}")
+    assert float(re.fullmatch(r"max \|diff\| (\S+)", printed)[1]) < 1e-12
+
+
+def _practised_ascent(z_old, lengths, mode: str, norm_const: float = 32.0) -> torch.Tensor:
+    """On-policy ascent direction of the unclipped surrogate under ``mode``, from the attempt-level forward: the
+    gradient at theta = theta_old of sum_tau P_old(tau) c(tau) A(tau) P_theta(tau) / P_old(tau), A = R - J, with the
+    aggregation's per-trajectory factor c: 1 / E[n] (token-mean), 1 / n(tau) (seq-mean-token-mean), 1 / C
+    (seq-mean-token-sum-norm), 1 otherwise; n(tau) = its attempt tokens plus its decisions."""
+    T = len(lengths)
+    z = torch.tensor(z_old, dtype=torch.float64, requires_grad=True)
+    paths = list(_attempt_paths(T))
+    logP = torch.stack([_log_path_prob(z, lengths, o, d) for o, d in paths])
+    P_old = torch.exp(logP).detach()
+    R = torch.tensor([1.0 if o[-1] == "C" else 0.0 for o, _ in paths], dtype=torch.float64)
+    n = torch.tensor([sum(lengths[:len(o)]) + len(d) for o, d in paths], dtype=torch.float64)
+    c = {"token-mean": 1 / (P_old * n).sum(), "seq-mean-token-mean": 1 / n,
+         "seq-mean-token-sum-norm": torch.tensor(1 / norm_const)}.get(mode, torch.tensor(1.0))
+    A = R - (P_old * R).sum()
+    grad, = torch.autograd.grad((P_old * c * A * torch.exp(logP - logP.detach())).sum(), z)
+    return grad
+
+
+def test_practised_ratio_and_direction_per_loss_agg_mode():
+    """thm-3.1-practised (T=3, L=3 at the claim's theta): for every loss_agg_mode the torch objective's per-stage
+    ascent direction equals the attempt-level recomputation; its sampling:decision ratio |g_s| / ||g_d|| and its
+    cosine with grad J (autograd of the attempt-level J) against the printed figures."""
+    from numerics import crosscheck
+
+    T, lengths = 3, (3, 3, 3)
+    z = torch.tensor(THM_3_1_Z, dtype=torch.float64, requires_grad=True)
+    dJ, = torch.autograd.grad(_expected_reward(z, lengths), z)
+    ratio = lambda v: float(v[0].abs() / v[1:].norm())  # noqa: E731
+    printed = _printed("thm-3.1-practised", "sampling:decision ratio and direction vs grad J")
+    description = next(e["description"] for c in json.loads(LEDGER.read_text())["claims"]
+                       if c["id"] == "thm-3.1-practised" for e in c["evidence"]
+                       if e["description"].startswith("sampling:decision ratio and direction vs grad J"))
+    assert float(re.search(r"exact ratio (\S+)\)", description)[1]) == pytest.approx(ratio(dJ), abs=5e-3)
+    rows = {mode: (float(r), float(c)) for mode, r, c in re.findall(r"([\w-]+): ratio (\S+), cos\(grad J\) ([\d.]+)",
+                                                                     printed)}
+    assert list(rows) == list(surrogate_theory.MODES)
+    for mode in surrogate_theory.MODES:
+        mine = _practised_ascent(THM_3_1_Z, lengths, mode)
+        g = crosscheck.toy_objective_stage_gradients(T, lengths, THM_3_1_Z, objectives.surrogate(
+            loss_agg_mode=mode, clip=None, norm_const=32.0))
+        code = -torch.stack([g["sampling"][0], g["decision"][1], g["decision"][2]])
+        assert_close(code, mine, f"{mode}: per-stage ascent direction")
+        cos = float(mine @ dJ / (mine.norm() * dJ.norm()))
+        assert rows[mode][0] == pytest.approx(ratio(mine), abs=5e-3), (mode, "ratio")
+        assert rows[mode][1] == pytest.approx(cos, abs=5e-5), (mode, "cosine with grad J")
+    assert rows["seq-mean-token-mean"][0] < rows["token-mean"][0] - 0.2  # the length-weighted mode moves the ratio
+
+
+def _k1_reward_ratio_enumerated(L: int) -> float:
+    """||dKL/dtheta_s|| / ||dKL/dtheta_d|| of KL(P || P_ref) (the k1-in-reward gradient on-policy: E[sum_t k1_t
+    grad log P]) by autograd through the token-level enumeration (numerics.toy, grouped by wrong-token counts: KL
+    is symmetric in the order of an attempt's tokens), T = 2, attempts of L tokens, at dsproof.scaling's point."""
+    from dsproof import scaling
+    from numerics import toy as toy_numerics
+
+    batch = toy_numerics.enumerate_toy(2, (L, L))
+    z = torch.tensor(scaling.POLICY_LOGITS, dtype=torch.float64, requires_grad=True)
+    g, = torch.autograd.grad(toy_numerics.kl_sequence(batch, z, torch.tensor(scaling.REF_LOGITS,
+                                                                              dtype=torch.float64)), z)
+    return float(g[0].abs() / g[1:].norm())
+
+
+def test_kl_ratio_half_limit_length():
+    """thm-3.2, fixed logits: L_half = |Delta_W| / kl_tok by hand (Bernoulli KL of sigmoid(0.8) from sigmoid(0.5),
+    Delta_W = 0.3); the exact ratio r(L) at L = 50 and 60 enumerated, where r = R_oo L / (L + L_half) up to terms
+    ~ q^L < 1e-7, so L / r = L / R_oo + L_half / R_oo gives R_oo and L_half from the two; the code's exact ratio at
+    L = 50 against the enumeration there; the printed L_half and ratio/limit."""
+    import math
+
+    from dsproof import scaling
+    from dsproof.claims_objectives import kl_half_limit_length
+    from theory import asymptotics
+    from theory.closed_form import objective_gradients
+
+    q, q_ref = (1 / (1 + math.exp(-x)) for x in (scaling.POLICY_LOGITS[0], scaling.REF_LOGITS[0]))
+    kl_tok = q * math.log(q / q_ref) + (1 - q) * math.log((1 - q) / (1 - q_ref))
+    L_half_hand = abs(scaling.POLICY_LOGITS[2] - scaling.REF_LOGITS[2]) / kl_tok
+    (L1, r1), (L2, r2) = ((L, _k1_reward_ratio_enumerated(L)) for L in (50, 60))
+    slope = (L2 / r2 - L1 / r1) / (L2 - L1)  # 1 / R_oo
+    L_half_fit = (L1 / r1 - slope * L1) / slope
+    L_half, at_half, p_s_half = kl_half_limit_length()
+    assert L_half == pytest.approx(L_half_hand, rel=1e-12)
+    assert L_half == pytest.approx(L_half_fit, rel=1e-6)
+    assert p_s_half == pytest.approx(q ** L_half_hand, rel=1e-9)
+    assert abs(at_half - 0.5) <= 10 * p_s_half  # the code's exact ratio there over its limit: half, to q^L_half
+    values = asymptotics.setting(scaling.POLICY_LOGITS, scaling.REF_LOGITS, 2)
+    exact = asymptotics.ratio_along(objective_gradients(2)["kl-k1-reward"], "fixed-logits", values)
+    assert float(exact(L1)) == pytest.approx(r1, rel=1e-9)
+    printed = re.fullmatch(r"L_half = (\S+); ratio/limit = (\S+)",
+                           _printed("thm-3.2", "fixed logits: length at which the ratio reaches half its limit"))
+    assert float(printed[1]) == pytest.approx(L_half_fit, abs=5e-3)
+    assert float(printed[2]) == pytest.approx(at_half, abs=5e-7) and abs(float(printed[2]) - 0.5) < 1e-4
+
+
+def test_sft_and_dft_implicit_reward_identities():
+    """appD-sft-dft (D.1, D.3) at logits (0.7, -0.4, 1.3) of a softmax over 3 tokens, expert token 0, by autograd:
+    grad log pi(y*) = sum_y pi(y) r(y) grad log pi(y) with r = 1[y = y*] / pi(y*) (SFT), and sg(pi(y*)) grad log
+    pi(y*) = the same sum with r = 1[y = y*] (DFT); theory.sft.implicit_reward_identities's residuals (symbolic,
+    and at this point) are 0; a wrong reward (r = 1 for SFT, 1 / pi for DFT) leaves a residual here; printed
+    'residual 0'."""
+    from theory import sft as sft_theory
+
+    x = torch.tensor([0.7, -0.4, 1.3], dtype=torch.float64, requires_grad=True)
+    log_pi = torch.log_softmax(x, 0)
+    pi = log_pi.exp()
+    score = [torch.autograd.grad(log_pi[y], x, retain_graph=True)[0] for y in range(3)]
+    sft = score[0]
+    dft = pi[0].detach() * score[0]
+    policy_gradient = lambda r: sum(pi[y].detach() * r[y] * score[y] for y in range(3))  # noqa: E731
+    assert_close(policy_gradient([1 / pi[0].detach(), 0, 0]), sft, "SFT = PG with reward 1[y = y*] / pi(y*)")
+    assert_close(policy_gradient([1, 0, 0]), dft, "DFT = PG with reward 1[y = y*]")
+    assert float((policy_gradient([1, 0, 0]) - sft).abs().max()) > 0.1  # the identities tell the two rewards apart
+    terms = sft_theory.implicit_reward_identities(3)
+    assert [t.name for t in terms] == ["SFT - PG(1/pi reward)", "DFT - PG(unit reward)"]
+    logits = sft_theory.categorical(3)[0]
+    for term in terms:
+        assert term.expr.shape == (3, 1) and all(e == 0 for e in term.expr), term.name
+        at_x = term.expr.subs(dict(zip(logits, x.tolist())))
+        assert all(abs(float(e)) < 1e-12 for e in at_x), term.name
+        assert _printed("appD-sft-dft", term.name) == "residual 0"

@@ -221,3 +221,105 @@ def test_results_table_cells_are_the_metric_and_its_interval():
     for col, k in column.items():
         est, lo, hi = (float(x) for x in re.fullmatch(r"(\S+) \[(\S+), (\S+)\]", rows[0][col]).groups())
         assert (est, lo, hi) == pytest.approx((m[k], *ci[k]), abs=5e-4), col
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The training logs (results.json final_losses, rl_log): a logged value is the loss of the model *before* that
+# step's update on that step's batch, and no run stores either, so the committed figures cannot be recomputed.
+# These tests re-run the logging code for a few steps of the smoke preset, keep each step's weights and batch, and
+# recompute every logged figure from them with a separate forward pass (log-softmax of the logits written here).
+
+def _separate_logprobs(model, episodes) -> "torch.Tensor":
+    """log pi(token_t | tokens_<t) at every position t >= 1 (0 at t = 0), from the logits of one plain forward."""
+    import torch
+
+    with torch.no_grad():
+        logits = model(input_ids=episodes.input_ids, attention_mask=episodes.attention_mask).logits
+    logp = torch.log_softmax(logits[:, :-1].double(), -1).gather(-1, episodes.input_ids[:, 1:, None])[..., 0]
+    return torch.nn.functional.pad(logp, (1, 0))
+
+
+def _model_at(preset, state):
+    model = reproduce.build(preset)
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def test_logged_sft_loss_is_the_token_mean_nll_of_a_separate_forward():
+    """final_losses.*: train_supervised logs, per step, the loss of that step's batch under the weights before the
+    update; at every step of a 3-step run the logged value equals -mean log pi over the batch's response tokens
+    (stage > 0) from a separate forward of those weights.  (final_losses.<phase> is the last of these; the run's
+    own weights before its last update are not stored, which is why the committed figure is not recomputed.)"""
+    import copy
+
+    from numerics.reproduce.demonstrations import answers_batch
+    from numerics.reproduce.sft import train_supervised
+
+    preset = reproduce.PRESETS["smoke"]
+    model = reproduce.build(preset)
+    rng = np.random.default_rng(3)
+    kept = []
+
+    def make_batch():
+        kept.append((copy.deepcopy(model.state_dict()), answers_batch(preset, rng, 16)))
+        return kept[-1][1]
+
+    losses, _ = train_supervised(model, preset, 3, make_batch, "base")
+    assert len(losses) == len(kept) == 3
+    for step, ((state, episodes), logged) in enumerate(zip(kept, losses)):
+        logp = _separate_logprobs(_model_at(preset, state), episodes)
+        response = episodes.stage > 0
+        assert logged == pytest.approx(float(-logp[response].sum() / response.sum()), rel=1e-5), step
+    assert losses[0] != pytest.approx(losses[-1], rel=1e-3)  # the weights moved: each step is its own check
+
+
+def test_rl_log_reward_pg_kl_recomputed_at_each_logged_step(monkeypatch):
+    """rl_log[].reward / pg / kl: two GRPO steps of the smoke preset (low_var_kl, kl_coef 0.01; 16 prompts x 8,
+    seeds where step 0 has successes), each step's episodes and pre-update weights kept; the reference is another
+    random model, so that the KL is not 0 by construction.  reward: the share of episodes whose last attempt spells the product
+    (digits read here from the token layout, least significant first).  pg: on-policy the ratio is 1, so the
+    clipped token-mean surrogate is -sum_i n_i A_i / sum_i n_i with A the group-normalised reward (mean and unbiased
+    std per group of 4, eps 1e-6) and n_i the response tokens.  kl: the token mean of k3 = r - 1 - log r,
+    r = pi_ref / pi, from separate forwards of the kept weights and of the reference."""
+    import copy
+
+    import torch
+
+    from numerics.reproduce import grpo
+
+    preset = dataclasses.replace(reproduce.PRESETS["smoke"], rl_steps=2, rl_prompts=16, group=8)
+    model = reproduce.build(preset)
+    ref = reproduce.build(preset, seed=preset.seed + 1).eval()
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    kept, generate = [], grpo.generate
+
+    def generate_and_keep(m, prompts, products, n, p, generator):
+        episodes = generate(m, prompts, products, n, p, generator)
+        kept.append((copy.deepcopy(m.state_dict()), episodes, list(products)))
+        return episodes
+
+    monkeypatch.setattr(grpo, "generate", generate_and_keep)
+    log, _ = grpo.train_rl(model, ref, preset, np.random.default_rng(2), torch.Generator().manual_seed(2))
+    assert [r["step"] for r in log] == [0, 1] and len(kept) == 2
+    for (state, episodes, products), row in zip(kept, log):
+        ids, stage = episodes.input_ids, episodes.stage
+        rewards = []
+        for i, v in enumerate(products):
+            sampling = (stage[i] == 1).nonzero().flatten().tolist()
+            decided = [t for t in (stage[i] == 2).nonzero().flatten().tolist() if t < sampling[-1]]
+            last_attempt = [t for t in sampling if t > max(decided, default=-1)]  # after the last RESAMPLE
+            digits = [int(ids[i, t]) - multiply.DIGIT0 for t in last_attempt]
+            rewards.append(float(all(0 <= d <= 9 for d in digits) and sum(d * 10 ** k for k, d in enumerate(digits)) == v))
+        assert row["reward"] == pytest.approx(np.mean(rewards), abs=1e-7)
+        groups = np.array(rewards).reshape(-1, preset.group)
+        A = ((groups - groups.mean(1, keepdims=True)) / (groups.std(1, ddof=1, keepdims=True) + 1e-6)).flatten()
+        n_tokens = (stage > 0).sum(1).numpy()
+        assert row["pg"] == pytest.approx(-(n_tokens * A).sum() / n_tokens.sum(), rel=1e-5, abs=1e-6)
+        logp = _separate_logprobs(_model_at(preset, state), episodes)
+        ref_logp = _separate_logprobs(ref, episodes)
+        log_r = ref_logp - logp
+        k3 = (torch.exp(log_r) - 1 - log_r)[stage > 0]
+        assert row["kl"] == pytest.approx(float(k3.mean()), rel=1e-4, abs=1e-7)
+    assert all(r["kl"] > 1e-4 for r in log)
+    assert log[0]["reward"] > 0 and abs(log[0]["pg"]) > 1e-4  # successes of unequal length: A and n both matter

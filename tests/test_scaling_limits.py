@@ -2,10 +2,11 @@
 against the exact closed-form ratio at a large L (a second computation: no series, 30-digit evaluation)."""
 
 import pytest
+import sympy as sp
 
 from dsproof import scaling
 from theory import asymptotics
-from theory.closed_form import objective_gradients
+from theory.closed_form import OBJECTIVES, objective_gradients
 
 #: asymmetric points (no p_dC = p_dW, no p = 0.5), small budgets so the exact closed forms stay cheap
 DRAWS = [((0.9, -0.4, 1.3), (0.3, -1.1, 0.6), 3), ((-1.2, 1.6, -0.3), (-1.9, 0.8, -0.7), 5)]
@@ -32,3 +33,69 @@ def test_draws_are_reproducible_and_keep_the_reference_below_the_policy():
     draws = scaling.limit_draws(50)
     assert draws == scaling.limit_draws(50)
     assert all(all(a > b for a, b in zip(z, zr)) and 2 <= T <= 16 for z, zr, T in draws)
+
+
+def test_ratio_vs_length_figure_curves(monkeypatch):
+    """dsproof.figures.ratio_vs_length (notebook 03): every solid curve at L = 1, 100, 1000, 10^4 is the scaling
+    table's exact ratio and every dotted one its leading order; at L = 3 the fixed-logits curves are recomputed
+    independently: the surrogate's and k1-in-reward's by autograd of J and KL(P || P_ref) through the enumerated toy
+    model, SFT's and DFT's by hand from the demonstration (2L - 1 right tokens and 1 wrong, RESAMPLE, STOP): SFT
+    (|(2L-1)(1-q) - q|, 1 - p_dC, 1 - p_dW), DFT (2(L-1) q(1-q), p_dC(1-p_dC), p_dW(1-p_dW)).  The fixed-logits
+    panel only (the figure drawn with that one scaling): every panel runs the same loop body, and the other two
+    would add seconds (the fixed-p_s k1 series alone takes 3 s)."""
+    import math
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import torch
+
+    from dsproof.figures import ratio_vs_length
+    from numerics import toy as toy_numerics
+
+    from .test_figures_ledger import _k1_reward_ratio_enumerated
+
+    panels = ("fixed-logits",)
+    monkeypatch.setattr(asymptotics, "SCALINGS", {k: asymptotics.SCALINGS[k] for k in panels})
+    scaling.table.cache_clear()  # the table of that panel only, for this test
+    try:
+        lengths = (1, 3, 100, 1000, 10_000)
+        fig = ratio_vs_length(lengths)
+        table = scaling.table()
+    finally:
+        monkeypatch.undo()
+        scaling.table.cache_clear()
+    try:
+        curves = {}
+        for ax, name in zip(fig.axes, panels):
+            assert ax.get_title() == name
+            solid = None
+            for line in ax.get_lines():
+                if line.get_linestyle() == "-":
+                    solid = line.get_label()
+                    assert list(line.get_xdata()) == list(lengths)
+                    curves[(solid, name)] = dict(zip(lengths, map(float, line.get_ydata())))
+                else:  # the leading order of the solid curve drawn just before it, over L >= 10
+                    lead = table[(solid, name)].asymptotics
+                    f = sp.lambdify(sp.Symbol("L", positive=True), lead.expr(), "numpy")
+                    x = np.asarray(line.get_xdata(), dtype=float)
+                    assert list(x) == [100.0, 1000.0, 10_000.0], (solid, name)
+                    want = np.broadcast_to(np.asarray(f(x), dtype=float), x.shape)
+                    assert list(line.get_ydata()) == pytest.approx(list(want), rel=1e-12), (solid, name)
+        assert {obj for obj, _ in curves} == set(OBJECTIVES) and len(curves) == 6 * len(panels)
+        for (obj, name), ys in curves.items():
+            for n in scaling.LENGTHS:
+                assert ys[n] == pytest.approx(table[(obj, name)].exact[n], rel=1e-12), (obj, name, n)
+        L = 3
+        z = torch.tensor(scaling.POLICY_LOGITS, dtype=torch.float64, requires_grad=True)
+        dJ, = torch.autograd.grad(toy_numerics.expected_reward(toy_numerics.enumerate_toy(2, (L, L)), z), z)
+        q, p_dC, p_dW = (1 / (1 + math.exp(-x)) for x in scaling.POLICY_LOGITS)
+        independent = {
+            "surrogate": float(dJ[0].abs() / dJ[1:].norm()),
+            "kl-k1-reward": _k1_reward_ratio_enumerated(L),
+            "sft": abs((2 * L - 1) * (1 - q) - q) / math.hypot(1 - p_dC, 1 - p_dW),
+            "dft": 2 * (L - 1) * q * (1 - q) / math.hypot(p_dC * (1 - p_dC), p_dW * (1 - p_dW)),
+        }
+        for obj, want in independent.items():
+            assert curves[(obj, "fixed-logits")][L] == pytest.approx(want, rel=1e-9), obj
+    finally:
+        plt.close(fig)
