@@ -206,8 +206,9 @@ def future_kl_share(lengths, T: int = 2) -> dict[int, float]:
 def kl_half_limit_length() -> tuple[float, float]:
     """Fixed logits, T = 2: up to terms exponentially small in L the k1-in-reward ratio is R_oo L / (L + L_half)
     (the sampling gradient and the decision gradient's future-KL part are linear in L, its immediate part constant),
-    so it reaches half its limit at L_half = |Delta_W| / kl_tok: the decision logit's displacement over the per-token
-    KL.  Returns (L_half from that formula, the exact ratio at L_half over its limit, p_s = q^L_half: the size of the
+    with L_half = Delta_W / kl_tok: the decision logit's signed displacement from the reference (theta_dW -
+    theta_dW_ref) over the per-token KL.  Where Delta_W > 0 (the claim's point: +0.3) the ratio reaches half its limit
+    at L_half; where Delta_W < 0 it approaches its limit from above.  Returns (L_half from that formula, the exact ratio at L_half over its limit, p_s = q^L_half: the size of the
     neglected terms)."""
     values = asymptotics.setting(scaling.POLICY_LOGITS, scaling.REF_LOGITS, 2)
     kl_tok = toy_theory.kl_bernoulli(toy_theory.q, toy_theory.q_ref).subs(values)
@@ -239,7 +240,8 @@ def check_theorem_3_2() -> Outcome:
                        ", ".join(f"L={n:,}: {f:.2f}" for n, f in future.items()), "exact"))
     L_half, at_half, p_s_half = kl_half_limit_length()
     ev.append(Evidence("symbolic", "fixed logits: length at which the ratio reaches half its limit, "
-                       "L_half = |Delta_W| / kl_tok (derived), and the exact ratio there over its limit",
+                       "L_half = Delta_W / kl_tok (derived; Delta_W = theta_dW - theta_dW_ref > 0 here), and the exact ratio there "
+                       "over its limit",
                        f"L_half = {L_half:.2f}; ratio/limit = {at_half:.6f}",
                        f"|ratio/limit - 0.5| <= 10 p_s(L_half) = {10 * p_s_half:.1e} (the neglected terms)",
                        abs(at_half - 0.5) <= 10 * p_s_half))
@@ -260,7 +262,7 @@ def check_theorem_3_2() -> Outcome:
                    "attempts it buys (the paper's own recursion Q_d = d^decision + gamma E[Q_sample]), which is O(L). "
                    "So in the paper's own setting (k1 in the reward, comparable per-token KL) the attribution ratio is "
                    f"bounded in L, not ~L: it tends to {lim_a:.1f} with the logits held (half of that at "
-                   f"L = {L_half:.0f} = |Delta_W|/kl_tok, inside the regime of real attempts) and to {lim_c:.2f} with "
+                   f"L = {L_half:.0f} = Delta_W/kl_tok, inside the regime of real attempts) and to {lim_c:.2f} with "
                    "p_s and the reference's per-token accuracy held; relative to the surrogate in the same model it "
                    "never grows (-> 0 under fixed logits, where the surrogate's own ratio grows ~L). Proposed: KL in "
                    "the reward gives sampling a larger but L-bounded share; the ~L separation belongs to the "

@@ -351,7 +351,7 @@ def _k1_reward_ratio_enumerated(L: int) -> float:
 
 
 def test_kl_ratio_half_limit_length():
-    """thm-3.2, fixed logits: L_half = |Delta_W| / kl_tok by hand (Bernoulli KL of sigmoid(0.8) from sigmoid(0.5),
+    """thm-3.2, fixed logits: L_half = Delta_W / kl_tok by hand (Bernoulli KL of sigmoid(0.8) from sigmoid(0.5),
     Delta_W = 0.3); the exact ratio r(L) at L = 50 and 60 enumerated, where r = R_oo L / (L + L_half) up to terms
     ~ q^L < 1e-7, so L / r = L / R_oo + L_half / R_oo gives R_oo and L_half from the two; the code's exact ratio at
     L = 50 against the enumeration there; the printed L_half and ratio/limit."""
@@ -364,7 +364,7 @@ def test_kl_ratio_half_limit_length():
 
     q, q_ref = (1 / (1 + math.exp(-x)) for x in (scaling.POLICY_LOGITS[0], scaling.REF_LOGITS[0]))
     kl_tok = q * math.log(q / q_ref) + (1 - q) * math.log((1 - q) / (1 - q_ref))
-    L_half_hand = abs(scaling.POLICY_LOGITS[2] - scaling.REF_LOGITS[2]) / kl_tok
+    L_half_hand = (scaling.POLICY_LOGITS[2] - scaling.REF_LOGITS[2]) / kl_tok
     (L1, r1), (L2, r2) = ((L, _k1_reward_ratio_enumerated(L)) for L in (50, 60))
     slope = (L2 / r2 - L1 / r1) / (L2 - L1)  # 1 / R_oo
     L_half_fit = (L1 / r1 - slope * L1) / slope
