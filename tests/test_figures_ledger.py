@@ -408,3 +408,23 @@ def test_sft_and_dft_implicit_reward_identities():
         at_x = term.expr.subs(dict(zip(logits, x.tolist())))
         assert all(abs(float(e)) < 1e-12 for e in at_x), term.name
         assert _printed("appD-sft-dft", term.name) == "residual 0"
+
+
+@pytest.mark.parametrize("policy, reference", [((0.8, 0.5, -0.3), (0.5, 0.2, 0.0)), ((0.8, 0.9, 0.2), (0.5, 0.2, 0.1))])
+def test_kl_ratio_half_limit_length_is_signed(policy, reference):
+    """L_half = Delta_W / kl_tok with its sign (kl_half_limit_length's docstring): at Delta_W = -0.3 the exact k1
+    ratio at L = 50 is R_oo L / (L - 0.3 / kl_tok), above its limit, and not R_oo L / (L + 0.3 / kl_tok); at a point
+    where Delta_dC (0.7) differs from Delta_W (0.1) the displacement is the wrong-branch decision's."""
+    from theory import asymptotics
+    from theory import toy as toy_theory
+    from theory.closed_form import objective_gradients
+
+    values = asymptotics.setting(policy, reference, 2)
+    kl_tok = float(toy_theory.kl_bernoulli(toy_theory.q, toy_theory.q_ref).subs(values))
+    gradient = objective_gradients(2)["kl-k1-reward"]
+    limit = float(asymptotics.ratio_asymptotics(gradient, "fixed-logits", values).coeff)
+    exact = float(asymptotics.ratio_along(gradient, "fixed-logits", values)(50))
+    L_half = (policy[2] - reference[2]) / kl_tok
+    assert exact == pytest.approx(limit * 50 / (50 + L_half), rel=1e-6)
+    assert exact != pytest.approx(limit * 50 / (50 + (policy[1] - reference[1]) / kl_tok), rel=1e-3)  # not Delta_dC
+    assert (exact > limit) == (L_half < 0)
