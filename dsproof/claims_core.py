@@ -152,7 +152,7 @@ def check_cross_terms() -> Outcome:
                        "its symbolic form U_stage^T dJ/dz_stage", f"error/tolerance {sum_err:.1e}, {sym_err:.1e}", TOL64,
                        sum_err <= 1.0 and sym_err <= 1.0))
     ev.append(Evidence("counterexample", "shared theta: cross-term <g_sampling, g_decision> and cosine",
-                       f"<g_s,g_d> = {inner:.4f}, cos = {cos:.3f}: ||g||^2 != ||g_s||^2 + ||g_d||^2", "exact",
+                       f"<g_s,g_d> = {inner:.3e}, cos = {cos:.3f}: ||g||^2 != ||g_s||^2 + ||g_d||^2", "exact",
                        abs(inner) > 0))
     # robustness: the same two figures over random draws of the shared parameterisation and of the point
     cosines, hess_nonzero = [], 0
