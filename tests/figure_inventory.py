@@ -222,6 +222,36 @@ PROBE: dict[str, tuple[str, str]] = {
     **{f"table:cross-term.{k}": _PROBE_TABLE for k in ("<g_s, g_d>", "cosine", "||g||")},
 }
 
+# `dsproof probe --checkpoint DIR --rollouts FILE --compare DIR2`: each checkpoint's attribution is the probe of
+# rollouts (numerics.rollouts.probe_rollouts, against one per-stage backward on the whole file); the difference and
+# its CI against replicates recomputed with separate backwards on each resampled file
+_ROLL = "tests/test_rollouts.py::"
+_ROLL_STAGES = (_ROLL + "test_figures_equal_an_independent_per_stage_backward", AUTOGRAD)
+_ROLL_COMPARE = (_ROLL + "test_compare_difference_and_bootstrap_ci", ENUMERATION)
+_ROLL_ECHO = (_ROLL + "test_compare_difference_and_bootstrap_ci", RECORD)
+_ROLL_TABLE = (_ROLL + "test_probe_table_through_the_cli", IDENTITY)
+
+ROLLOUTS: dict[str, tuple[str, str]] = {
+    **{f"objectives[].{side}.norms.{k}": _ROLL_STAGES for side in ("result", "compare")
+       for k in ("sampling", "decision", "total")},
+    **{f"objectives[].{side}.{k}": _ROLL_STAGES for side in ("result", "compare") for k in ("ratio", "inner", "cosine")},
+    **{f"objectives[].{side}.groups.*.{k}": _ROLL_STAGES for side in ("result", "compare")
+       for k in ("sampling", "decision")},
+    **{f"objectives[].{side}.tokens.{k}": _ROLL_STAGES for side in ("result", "compare")
+       for k in ("sampling", "decision")},
+    **{f"objectives[].{k}": _ROLL_COMPARE for k in ("difference", "ci[]", "bootstrap_undefined", "bootstrap_clusters",
+                                                    "bootstrap_rollouts")},
+    "probed": (_ROLL + "test_compare_difference_and_bootstrap_ci", HAND),
+    "skipped.*": (_ROLL + "test_segmentation_matches_hand_marked_spans", HAND),
+    **{k: _ROLL_ECHO for k in ("checkpoint", "compare", "rollouts", "dtype", "micro_batch", "objectives[].key",
+                               "objectives[].name", "objectives[].options.*", "objectives[].options.*[]",
+                               "objectives[].bootstrap", "objectives[].ci_level")},
+    **{f"table:{row}.{col}": _ROLL_TABLE for row in ("*", "all", "tokens") for col in ("sampling", "decision", "ratio")},
+    **{f"table:cross-term.{k}": _ROLL_TABLE for k in ("<g_s, g_d>", "cosine", "||g||")},
+    **{f"compare:{k}": _ROLL_TABLE for k in ("ratio", "ratio (compare)", "difference", "ci", "rollouts", "units",
+                                             "resamples", "undefined")},
+}
+
 _CLAIM = ("tests/test_notebooks.py::test_every_claim_has_an_anchored_section", RECORD)  # shows the ledger's rows
 _NB_RUN = ("tests/test_notebooks.py::test_notebooks_execute_cleanly", RECORD)
 

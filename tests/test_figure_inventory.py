@@ -19,7 +19,7 @@ from . import figure_inventory as inventory
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = sorted(p.parent for p in (ROOT / "reports" / "reproduce").glob("*/results.json"))
 WILDCARD = {"models": 2, "gains": 1, "gains_retry": 1, "diffs": 1, "final_losses": 1, "seconds": 1, "preset": 1,
-            "groups": 1, "options": 1}  # these hold names or counts as keys: that many levels below become *
+            "groups": 1, "options": 1, "skipped": 1}  # these hold names or counts as keys: that many levels below become *
 
 
 def _paths(node, prefix="", star=0):
@@ -41,7 +41,7 @@ def _missing(found, table):
 
 
 def test_every_row_names_an_existing_test_and_a_kind():
-    tables = [inventory.LEDGER, inventory.RESULTS, inventory.PROBE, inventory.NOTEBOOKS]
+    tables = [inventory.LEDGER, inventory.RESULTS, inventory.PROBE, inventory.ROLLOUTS, inventory.NOTEBOOKS]
     for table in tables:
         for key, (node, kind) in table.items():
             assert kind in inventory.KINDS, f"{key}: unknown kind {kind!r}; use one of inventory.KINDS"
@@ -104,6 +104,43 @@ def test_every_probe_figure_has_a_row(capsys):
     assert not _missing(found, inventory.PROBE), f"probe figures without a row in PROBE: {_missing(found, inventory.PROBE)}"
     stale = set(inventory.PROBE) - found
     assert not stale, f"PROBE rows that match no probe figure: {sorted(stale)}"
+
+
+def test_every_rollouts_probe_figure_has_a_row(tmp_path, capsys):
+    """`dsproof probe --rollouts --compare` on the example checkpoints (numerics.rollout_example): the --json fields,
+    the cells of the printed table and the figures of the comparison line."""
+    from numerics import rollout_example
+
+    paths = rollout_example.build(tmp_path)
+    argv = ["probe", "--checkpoint", str(paths["sft"]), "--rollouts", str(paths["rollouts"]), "--compare",
+            str(paths["rl"]), "--objective", "surrogate", "--bootstrap", "20", "--quiet"]
+    assert cli.main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    found = set(_paths(data))
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out.split("\n== ")[1].splitlines()[1:]
+    groups = set(data["objectives"][0]["result"]["groups"])
+    for line in out[1:]:
+        row = line.split()[0]
+        if row in groups | {"all", "tokens"}:
+            found |= {f"table:{'*' if row in groups else row}.{c}" for c in ("sampling", "decision", "ratio")}
+    cross = next(line for line in out if line.startswith("cross-term"))
+    found |= {f"table:cross-term.{k}" for k in re.findall(r"(<g_s, g_d>|[^\s,<>]+) = ", cross)}
+    compare = next(line for line in out if line.startswith("ratio |g_s|/|g_d|"))
+    shape = (r"ratio \|g_s\|/\|g_d\|: \S+ \S+, \S+ \S+, difference \S+ \(95% bootstrap CI over \d+ rollouts in \d+ "
+             r"resampled units \(GRPO groups, or single rollouts\) \[\S+, \S+\], \d+ resamples(, \d+ undefined: zero "
+             r"gradient)?\)")
+    assert re.fullmatch(shape, compare), f"the comparison line changed: {compare!r}; update ROLLOUTS"
+    found |= {f"compare:{k}" for k in ("ratio", "ratio (compare)", "difference", "ci", "rollouts", "units",
+                                       "resamples")} | ({"compare:undefined"} if "undefined" in compare else set())
+    assert not _missing(found, inventory.ROLLOUTS), f"without a row in ROLLOUTS: {_missing(found, inventory.ROLLOUTS)}"
+    stale = set(inventory.ROLLOUTS) - found
+    assert not stale, f"ROLLOUTS rows that match no figure: {sorted(stale)}"
+
+
+def test_no_figure_is_left_without_a_test():
+    """The debt list is paid: every inventoried figure has a test (a new figure comes with its test, not a gap)."""
+    assert not inventory.GAPS, f"figures without a test: {sorted(map(str, inventory.GAPS))}"
 
 
 def test_every_notebook_display_has_a_row():

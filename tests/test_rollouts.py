@@ -228,8 +228,16 @@ def test_compare_difference_and_bootstrap_ci(example, capsys):
                  str(paths["rl"]), "--objective", "surrogate", "--bootstrap", str(n_boot), "--micro-batch", "4",
                  "--json", "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
+    assert (out["checkpoint"], out["compare"], out["rollouts"]) == (str(paths["sft"]), str(paths["rl"]),
+                                                                    str(paths["rollouts"]))
+    assert (out["dtype"], out["micro_batch"], out["probed"], list(out["skipped"])) == ("fp64", 4, 7, ["5"])
     for row in out["objectives"]:
         obj = _objective(row["key"])
+        assert (row["name"], row["options"]) == (obj.name, json.loads(json.dumps(obj.options)))
+        assert (row["bootstrap"], row["ci_level"]) == (n_boot, 0.95)
+        for side, m in (("result", model), ("compare", other)):  # each side is the probe of that checkpoint, whose
+            # figures test_figures_equal_an_independent_per_stage_backward checks against a per-stage backward
+            assert row[side] == rollouts.probe_rollouts(m, items, obj, 4, tok.pad_token_id).to_dict()
         ra, rb = _ratio(model, items, obj, tok.pad_token_id), _ratio(other, items, obj, tok.pad_token_id)
         assert row["result"]["ratio"] == pytest.approx(ra, rel=1e-9)
         assert row["compare"]["ratio"] == pytest.approx(rb, rel=1e-9)
@@ -288,7 +296,21 @@ def test_probe_table_through_the_cli(example, capsys):
                  "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "7 rollouts probed, 1 skipped" in out and "== sft" in out and "|g_sampling|" in out
-    assert "difference" in out and "95% bootstrap CI over 2 rollouts" in out
+    assert "difference" in out and "95% bootstrap CI over 2 rollouts in 1 resampled units" in out
+    # the printed figures are the probe's (checked against a per-stage backward elsewhere) to their printed digits
+    model, tok, items = example[1], example[2], example[3]
+    other, _ = rollouts.load_checkpoint(paths["rl"])
+    obj = _objective("sft")
+    a, b = (rollouts.probe_rollouts(m, items, obj, 8, tok.pad_token_id) for m in (model, other))
+    assert a.table() in out
+    line = re.search(r"ratio \|g_s\|/\|g_d\|: \S+ (\S+), \S+ (\S+), difference (\S+) \(95% bootstrap CI over "
+                     r"(\d+) rollouts in (\d+) resampled units .*\[(\S+), (\S+)\], (\d+) resamples", out)
+    assert [float(x) for x in line.groups()[:3]] == pytest.approx([a.ratio, b.ratio, b.ratio - a.ratio], abs=5e-5)
+    sub = rollouts.bootstrap_subsample(items, 2, 0)
+    grams = [rollouts.rollout_grams(m, sub, obj, tok.pad_token_id) for m in (model, other)]
+    boot = rollouts.bootstrap_difference(*grams, n_boot=20, seed=0, unit=rollouts.clusters(sub))
+    assert [int(line[4]), int(line[5]), int(line[8])] == [len(sub), boot["clusters"], 20]
+    assert [float(line[6]), float(line[7])] == pytest.approx(list(boot["ci"]), abs=5e-5)
 
 
 # ------------------------------------------------------------------------------------------- DDP
