@@ -8,6 +8,7 @@ import torch
 
 from numerics import crosscheck
 from numerics import objectives
+from numerics.figure1 import sigmoid
 from numerics.tolerances import TOLERANCES, error_ratio
 from theory import asymptotics
 from theory import kl as kl_theory
@@ -285,7 +286,7 @@ def check_theorem_3_2_practised() -> Outcome:
     ev = []
     m = crosscheck.toy_model(3, (2, 2, 2))
     z, z_ref = _kl_setting(2)
-    ref = dict(zip(toy_theory.REF_PROBS, 1 / (1 + np.exp(-np.array(z_ref)))))
+    ref = dict(zip(toy_theory.REF_PROBS, sigmoid(z_ref)))
     sym = crosscheck.symbolic_values(kl_theory.kl_partial_terms(m), z, ref)
     obj = objectives.kl(estimator="k2", placement="loss", loss_agg_mode="seq-mean-token-sum")
     g = -_ascent(crosscheck.toy_objective_stage_gradients(3, (2, 2, 2), z, obj, z_ref=z_ref))

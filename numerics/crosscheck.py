@@ -13,6 +13,7 @@ from theory import toy as toy_theory
 from theory.toy import LOGITS, REF_PROBS, ToyModel
 
 from . import toy as toy_numerics
+from .figure1 import sigmoid
 from .tolerances import error_ratio
 
 
@@ -34,7 +35,7 @@ def _grad_fn(T: int, lengths: tuple[int, ...]):
 def symbolic_gradients(T, lengths, z, rewards=(1.0, 0.0), z_ref=(0.0, 0.0, 0.0)):
     """(dJ/dtheta, dKL/dtheta) from theory/, evaluated at logits z (float64 numpy arrays)."""
     fJ, fK = _grad_fn(T, tuple(lengths))
-    ref = 1 / (1 + np.exp(-np.asarray(z_ref, dtype=float)))
+    ref = sigmoid(z_ref)
     args = (*map(float, z), *map(float, rewards), *ref)
     return np.array(fJ(*args), dtype=float), np.array(fK(*args), dtype=float)
 
