@@ -7,7 +7,9 @@
 #   1. the GPU tests (pytest -m gpu --require-gpu)       -> benchmarks/results/gpu_tests_<gpu>.txt
 #   2. probe_cost.py --size 0.5b --dtype fp32 --flops     -> benchmarks/results/probe_cost_fp32_<gpu>.txt
 #   3. probe_cost.py --size 0.5b --dtype bf16 --flops     -> benchmarks/results/probe_cost_bf16_<gpu>.txt
-#   4. dsproof reproduce --preset h100                    -> reports/reproduce/h100/ (log: reproduce_h100_<gpu>.txt)
+#   4. rollouts_cost.py --device cuda --dtype fp32/bf16    -> benchmarks/results/rollouts_cost_<dtype>_<gpu>.txt
+#   5. dsproof reproduce --preset h100                    -> reports/reproduce/h100/ (log: reproduce_h100_<gpu>.txt)
+#   6. dsproof reproduce --preset h100-cot                -> reports/reproduce/h100-cot/ (log: reproduce_h100-cot_<gpu>.txt)
 # <gpu> is a short name of the device (h100, a100, ...).  Every step runs even when an earlier one fails (GPU time
 # is scarce); the exit code is 1 if any failed.  Without CUDA it stops at once, writes nothing, and exits 2.
 set -uo pipefail
@@ -50,10 +52,17 @@ for dtype in fp32 bf16; do
   step "probe cost $dtype" "$RESULTS/probe_cost_${dtype}_$GPU.txt" \
     "$PY" benchmarks/probe_cost.py --size 0.5b --device cuda --dtype "$dtype" --flops
 done
-step "reproduce h100" "$RESULTS/reproduce_h100_$GPU.txt" "$PY" -m dsproof.cli reproduce --preset h100 --quiet
+for dtype in fp32 bf16; do
+  step "rollouts probe cost $dtype" "$RESULTS/rollouts_cost_${dtype}_$GPU.txt" \
+    "$PY" benchmarks/rollouts_cost.py --device cuda --dtype "$dtype" --sizes 16 64 256
+done
+for preset in h100 h100-cot; do
+  step "reproduce $preset" "$RESULTS/reproduce_${preset}_$GPU.txt" "$PY" -m dsproof.cli reproduce --preset "$preset" \
+    --quiet
+done
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "gpu_evidence.sh: failed: ${failed[*]} (outputs in $RESULTS/*_$GPU.txt)" >&2
   exit 1
 fi
-echo "gpu_evidence.sh: done on $GPU: $RESULTS/*_$GPU.txt and reports/reproduce/h100/"
+echo "gpu_evidence.sh: done on $GPU: $RESULTS/*_$GPU.txt, reports/reproduce/h100/ and reports/reproduce/h100-cot/"

@@ -49,5 +49,6 @@ def test_readme_gpu_checks_point_to_the_script():
     assert "bash scripts/gpu_evidence.sh" in block
     script = (ROOT / "scripts" / "gpu_evidence.sh").read_text()
     for cmd in ("-m pytest -m gpu --require-gpu -q", "benchmarks/probe_cost.py --size 0.5b --device cuda",
-                "--dtype \"$dtype\" --flops", "reproduce --preset h100"):
+                "--dtype \"$dtype\" --flops", "benchmarks/rollouts_cost.py --device cuda --dtype \"$dtype\"",
+                "for preset in h100 h100-cot", "reproduce --preset \"$preset\""):
         assert cmd in script, cmd

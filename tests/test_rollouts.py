@@ -346,3 +346,21 @@ def test_ddp_two_processes_shard_the_file(example, tmp_path):
     for k in ("sampling", "decision"):
         torch.testing.assert_close(got[k], _flat(r.grads[k]), rtol=rtol, atol=atol)
     assert got["tokens"] == r.tokens
+
+
+# ------------------------------------------------------------------------------------------- GPU
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_rollouts_probe_on_cuda_in_fp32_and_bf16(example, dtype):
+    """`probe --rollouts --device cuda --dtype fp32|bf16`: the example checkpoint loaded on the GPU in that dtype
+    gives the stage norms and the ratio of the float64 CPU probe, within the dtype's tolerance (numerics.tolerances),
+    with float32 stage accumulators under bf16."""
+    paths, model, tok, items, _ = example
+    obj = _objective("surrogate")
+    exact = rollouts.probe_rollouts(model, items, obj, 4, tok.pad_token_id)
+    gpu_model, _ = rollouts.load_checkpoint(paths["sft"], dtype, "cuda")
+    r = rollouts.probe_rollouts(gpu_model, items, obj, 4, tok.pad_token_id)
+    rtol, atol = tolerance(dtype)
+    for k in ("sampling", "decision", "total"):
+        assert r.norms[k] == pytest.approx(exact.norms[k], rel=rtol, abs=atol), k
+    assert r.ratio == pytest.approx(exact.ratio, rel=2 * rtol)
