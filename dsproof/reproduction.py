@@ -523,9 +523,8 @@ def recipes_table(sums: list[dict]) -> str:
     return "\n".join(rows)
 
 
-RECIPES_NOTE = ("One factor at a time around the default recipe (the base model's own wrong first attempts, half the "
-                "demonstrations reflecting), seeds " + ", ".join(map(str, RECIPE_SEEDS)) + " of each; the varied factor "
-                "in bold. Wrong first "
+RECIPES_NOTE = ("Each recipe varies one factor (in bold) of the default (the base model's own wrong first attempts, "
+                "half the demonstrations reflecting); seeds " + ", ".join(map(str, RECIPE_SEEDS)) + " of each. Wrong first "
                 "attempts: 'own', the base model's errors; 'work-error', a synthetic error in one partial product "
                 "carried through the chain of thought (wrong where its work is wrong, and consistent with it); "
                 "'answer-error', synthetic wrong answer digits (in the chain of thought the work stays correct, so the "
@@ -617,9 +616,9 @@ def check_empirical() -> Outcome:
                        + POOLING_RULE + ")", seeds_table(present), ""))
     recipes = recipe_summaries()
     if any(sm["recipe"] for sm in recipes):
-        ev.append(Evidence("numeric", "the reflection recipe, one factor at a time (" + RECIPES_NOTE + "): per proxy "
-                           "and recipe the p_s change SFT -> SFT-reflect, cells pooled and why not, pooled gain, "
-                           "decision share and per-seed verdicts", recipes_table(recipes), ""))
+        ev.append(Evidence("numeric", "the reflection recipe, one factor at a time (reports/reproduce/recipes.md): per "
+                           "proxy and recipe the p_s change SFT -> SFT-reflect, cells pooled and why not, pooled gain, "
+                           "decision share and per-seed verdicts. " + RECIPES_NOTE, recipes_table(recipes), ""))
     if all(sm["preset"].startswith("smoke") for sm in present):
         return Outcome("open", ev, "Only the smoke presets have been run: they check the pipeline; their models are "
                        "too small and briefly trained to test the claim.")
