@@ -513,7 +513,8 @@ def recipes_table(sums: list[dict]) -> str:
         pooled = [c for c in sm["cells"] if c["excluded"] is None]
         votes = list(sm["verdicts"].values())
         row = [f"{sm['label']} ({sm['preset']})", varied.get("wrong_source", recipe["wrong_source"]),
-               varied.get("reflect_frac", f"{recipe['reflect_frac']:g}"), ", ".join(map(str, sm["seeds"])), f"{_ps_change(sm['runs']):+.3f}",
+               varied.get("reflect_frac", f"{recipe['reflect_frac']:g}"), ", ".join(map(str, sm["seeds"])),
+               f"{_ps_change(sm['runs']):+.3f}",
                f"{len(pooled)} of {len(sm['cells'])}",
                *(str(sm["excluded"].get(why, 0)) for why in (LOWERED_PS, NOT_SIGNIFICANT, NO_SPLIT)),
                f"{sum(c['split']['total'] for c in pooled):+.3f}" if pooled else "-", _fmt_share(sm["share"]),
@@ -524,7 +525,8 @@ def recipes_table(sums: list[dict]) -> str:
 
 
 RECIPES_NOTE = ("Each recipe varies one factor (in bold) of the default (the base model's own wrong first attempts, "
-                "half the demonstrations reflecting); seeds " + ", ".join(map(str, RECIPE_SEEDS)) + " of each. Wrong first "
+                "half the demonstrations reflecting); seeds " + ", ".join(map(str, RECIPE_SEEDS)) + " of each. "
+                "Wrong first "
                 "attempts: 'own', the base model's errors; 'work-error', a synthetic error in one partial product "
                 "carried through the chain of thought (wrong where its work is wrong, and consistent with it); "
                 "'answer-error', synthetic wrong answer digits (in the chain of thought the work stays correct, so the "

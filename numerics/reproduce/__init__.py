@@ -42,7 +42,7 @@ from .sft import train_supervised
 
 __all__ = ["KL_TYPES", "METRIC_KEYS", "PLAYERS", "PRESETS", "RETRY_PLAYERS", "SAMPLING_PLAYERS", "STAT_COLUMNS",
            "WRONG_POOL_PER_N", "WRONG_SOURCES", "Preset", "RunResult", "answers_batch", "attribution_record",
-           "bootstrap_ci", "build", "decode_steps", "demo_batch", "diff_level", "episode_stats", "evaluate", "gain_decomposition",
-           "generate", "grpo_advantages", "lm_batch", "metric_array", "metrics", "paired_difference",
-           "results_table", "retry_accuracy", "rl_objectives", "run", "sample_prompts", "to_device",
-           "train_rl", "train_supervised", "wrong_attempts"]
+           "bootstrap_ci", "build", "decode_steps", "demo_batch", "diff_level", "episode_stats", "evaluate",
+           "gain_decomposition", "generate", "grpo_advantages", "lm_batch", "metric_array", "metrics",
+           "paired_difference", "results_table", "retry_accuracy", "rl_objectives", "run", "sample_prompts",
+           "to_device", "train_rl", "train_supervised", "wrong_attempts"]
