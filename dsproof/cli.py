@@ -42,6 +42,17 @@ def _existing_path(text: str) -> str:
     return text
 
 
+def _fraction(text: str) -> float:
+    """A share in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {value:g}")
+    return value
+
+
 def _device(text: str) -> str:
     """A torch device name; a CUDA one only where torch has CUDA."""
     import torch
@@ -341,7 +352,8 @@ def cmd_probe(args) -> int:
 def cmd_reproduce(args) -> int:
     from . import reproduction
 
-    extra = {} if args.seed is None else {"seed": args.seed}
+    extra = {k: v for k, v in (("seed", args.seed), ("wrong_source", args.wrong_source),
+                               ("reflect_frac", args.reflect_frac)) if v is not None}
     try:
         p = reproduction.resolve_preset(args.preset, args.device, **extra)
     except (ValueError, RuntimeError) as exc:
@@ -461,6 +473,14 @@ def build_parser() -> argparse.ArgumentParser:
     rr.add_argument("--seed", type=_seed, default=None,
                     help="another seed (results go to OUT/<preset>-seed<N>; the ledger pools every saved seed of a "
                          "preset)")
+    rr.add_argument("--wrong-source", default=None,
+                    help="where the reflection demos' wrong first attempts come from (None: the preset's, own): own = "
+                         "the base model's errors, work-error = a wrong partial product carried through the chain of "
+                         "thought (-cot presets only), answer-error = wrong answer digits (correct work); results go "
+                         "to OUT/<preset>-src-<source>")
+    rr.add_argument("--reflect-frac", type=_fraction, default=None,
+                    help="share of the SFT-reflect demonstrations that carry a reflection, in [0, 1] (None: the "
+                         "preset's, 0.5); results go to OUT/<preset>-frac<share>")
     rr.add_argument("--quiet", **quiet)
     rr.set_defaults(fn=cmd_reproduce)
     rd = command("readme", "Regenerate the README's claims table (from OUT/ledger.json) and reproduction table.")

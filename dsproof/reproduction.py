@@ -194,10 +194,34 @@ def reproduce(preset: str, out: Path | None = None, device: str | None = None, p
     p = resolve_preset(preset, device, **overrides)
     out = default_out(preset) if out is None else out
     res, models = run_preset(p, progress=progress)
-    folder = preset if p.seed == PRESETS[preset].seed else f"{preset}-seed{p.seed}"
-    path = save(res, models, Path(out) / folder)
+    path = save(res, models, Path(out) / run_folder(preset, p))
     write_seeds_summary(Path(out))
+    write_recipes_summary(Path(out))
     return path
+
+
+#: the preset fields of the reflection recipe (how the SFT-reflect demonstrations are built)
+RECIPE_FIELDS = ("wrong_source", "reflect_frac")
+
+
+def recipe_name(preset: str, **recipe) -> str:
+    """The results-folder stem of a reflection recipe: the preset's name, then each recipe field that differs from
+    the preset's (``-src-<wrong_source>``, ``-frac<reflect_frac>``), so a variant never overwrites the default
+    runs."""
+    default = PRESETS[preset]
+    name = preset
+    if recipe.get("wrong_source", default.wrong_source) != default.wrong_source:
+        name += f"-src-{recipe['wrong_source']}"
+    if recipe.get("reflect_frac", default.reflect_frac) != default.reflect_frac:
+        name += f"-frac{recipe['reflect_frac']:g}"
+    return name
+
+
+def run_folder(preset: str, p: Preset) -> str:
+    """Where a run of ``preset`` with the settings ``p`` is saved: :func:`recipe_name`, then ``-seed<N>`` when the
+    seed is not the preset's (e.g. ``cpu-cot-src-work-error-seed2``)."""
+    name = recipe_name(preset, **{k: getattr(p, k) for k in RECIPE_FIELDS})
+    return name if p.seed == PRESETS[preset].seed else f"{name}-seed{p.seed}"
 
 
 def latest_results() -> tuple[str, dict] | None:
@@ -288,30 +312,43 @@ def format_runs(fmt: str, out: Path | None = None) -> tuple[str, list[tuple[str,
     suffix = dict((f, x) for f, _, x in FORMATS)[fmt]
     for base in PREFERENCE:
         name = base + suffix
-        paths = [root / name / "results.json"] + sorted(root.glob(f"{name}-seed*/results.json"))
-        runs = [(p.parent.name, json.loads(p.read_text())) for p in paths if p.exists()]
-        if runs:
-            return name, sorted(runs, key=lambda r: r[1]["preset"]["seed"])
+        if runs := saved_runs(root, name):
+            return name, runs
     return None
+
+
+def saved_runs(root: Path, stem: str) -> list[tuple[str, dict]]:
+    """The runs saved under ``root`` as ``stem`` (the default seed) and ``stem-seed<N>``: (folder, results), sorted
+    by seed."""
+    paths = [root / stem / "results.json"] + sorted(root.glob(f"{stem}-seed*/results.json"))
+    runs = [(p.parent.name, json.loads(p.read_text())) for p in paths if p.exists()]
+    return sorted(runs, key=lambda r: r[1]["preset"]["seed"])
 
 
 #: preset fields that may differ between seeds of one pool (where and with which seed it ran)
 RUN_FIELDS = ("seed", "device", "matmul_precision", "description")
 
 
-def same_settings(runs: list[tuple[str, dict]], name: str) -> tuple[list, list]:
-    """Split saved runs into those made with the current settings of preset ``name`` (every field but RUN_FIELDS
-    equal) and stale ones (made with other sizes or steps: pooling them would mix experiments)."""
+def same_settings(runs: list[tuple[str, dict]], name: str, **recipe) -> tuple[list, list]:
+    """Split saved runs into those made with the current settings of preset ``name`` (with the ``recipe``
+    overrides: RECIPE_FIELDS) (every field but RUN_FIELDS equal) and stale ones (made with other sizes or steps:
+    pooling them would mix experiments)."""
     import dataclasses
 
-    want = {k: v for k, v in dataclasses.asdict(PRESETS[name]).items() if k not in RUN_FIELDS} if name in PRESETS \
-        else None
+    want = {k: v for k, v in dataclasses.asdict(dataclasses.replace(PRESETS[name], **recipe)).items()
+            if k not in RUN_FIELDS} if name in PRESETS else None
     same, stale = [], []
     for label, d in runs:
         got = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d["preset"].items() if k not in RUN_FIELDS}
         got.setdefault("attempt_format", "answer")  # runs saved before the field existed were answer-only
+        got.setdefault("wrong_source", "own")  # ... and took the base model's own errors
         (same if want is None or got == want else stale).append((label, d))
     return same, stale
+
+
+#: why a cell is not pooled (POOLING_RULE's conditions 1-3)
+NO_SPLIT, LOWERED_PS, NOT_SIGNIFICANT = ("no gain split (a decision rate undefined)", "reflection-SFT lowered p_s",
+                                         "RL's gain not significant")
 
 
 def comparable_cells(data: dict) -> list[dict]:
@@ -326,11 +363,11 @@ def comparable_cells(data: dict) -> list[dict]:
         sft_ci, refl_ci = (data["models"][m][n]["ci"]["p_s"] for m in ("sft", "sft-reflect"))
         g = data.get("gains_retry", {}).get(n)
         if not g:
-            why = "no gain split (a decision rate undefined)"
+            why = NO_SPLIT
         elif refl_ci[1] < sft_ci[0]:
-            why = "reflection-SFT lowered p_s"
+            why = LOWERED_PS
         elif not lo > 0:
-            why = "RL's gain not significant"
+            why = NOT_SIGNIFICANT
         else:
             why = None
         cells.append(dict(seed=data["preset"]["seed"], n=int(n), gain=(est, lo, hi), split=g,
@@ -363,7 +400,12 @@ def proxy_summary(fmt: str, out: Path | None = None) -> dict | None:
     if found is None:
         return None
     name, runs = found
-    runs, stale = same_settings(runs, name)
+    return summarise(fmt, name, *same_settings(runs, name))
+
+
+def summarise(fmt: str, name: str, runs: list[tuple[str, dict]], stale: list[tuple[str, dict]]) -> dict:
+    """Per-seed verdicts, pooled share (POOLING_RULE) and leave-one-seed-out shares of the runs of preset ``name``
+    (attempt format ``fmt``), with the stale ones listed."""
     per_seed = {d["preset"]["seed"]: comparable_cells(d) for _, d in runs}
     cells = [c for cs in per_seed.values() for c in cs]
     return dict(fmt=fmt, label=dict((f, lab) for f, lab, _ in FORMATS)[fmt], preset=name, runs=runs,
@@ -422,6 +464,85 @@ def write_seeds_summary(out: Path) -> Path | None:
                     "are the Shapley split over p_s, p_retry, p_dC, p_dW summed over the pooled cells; decision share = "
                     "decision / (|sampling| + |decision|).\n\nPooling rule: " + POOLING_RULE + ".\n\n"
                     + seeds_table(sums) + "\n")
+    return path
+
+
+#: the reflection-recipe sweep: one factor at a time around each CPU preset's default recipe (the base model's own
+#: errors, reflect_frac 0.5), on the seeds RECIPE_SEEDS
+RECIPES = {"cpu": (dict(wrong_source="answer-error"), dict(reflect_frac=0.25), dict(reflect_frac=0.75)),
+           "cpu-cot": (dict(wrong_source="work-error"), dict(wrong_source="answer-error"), dict(reflect_frac=0.25),
+                       dict(reflect_frac=0.75))}
+RECIPE_SEEDS = (0, 1, 2, 3)
+
+
+def recipe_summaries(out: Path | None = None) -> list[dict]:
+    """One :func:`summarise` per (preset, recipe) of RECIPES, each preset's default recipe first, over its saved runs
+    with seeds in RECIPE_SEEDS made with the current settings (``recipe``: the overrides; a recipe with no such run
+    is left out, one with fewer seeds keeps the seeds it has)."""
+    root = OUT if out is None else Path(out)
+    sums = []
+    for name, variants in RECIPES.items():
+        for recipe in ({}, *variants):
+            stem = recipe_name(name, **recipe)
+            runs = [r for r in saved_runs(root, stem) if r[1]["preset"]["seed"] in RECIPE_SEEDS]
+            sm = summarise(PRESETS[name].attempt_format, name, *same_settings(runs, name, **recipe))
+            if sm["seeds"]:
+                sums.append(dict(sm, recipe=recipe, folder=stem))
+    return sums
+
+
+def _ps_change(cells_runs: list[tuple[str, dict]]) -> float:
+    """Mean over the runs' in-distribution digit counts of p_s(SFT-reflect) - p_s(SFT): what the reflection
+    demonstrations did to first-attempt accuracy."""
+    diffs = [d["models"]["sft-reflect"][n]["metrics"]["p_s"] - d["models"]["sft"][n]["metrics"]["p_s"]
+             for _, d in cells_runs for n in d["models"]["sft"] if int(n) in d["preset"]["id_digits"]]
+    return float(np.mean(diffs))
+
+
+def recipes_table(sums: list[dict]) -> str:
+    """Markdown: one row per (proxy, recipe): the wrong first attempts' source and the reflecting share, seeds, the
+    mean p_s change from SFT to SFT-reflect, cells pooled (POOLING_RULE) and why the others are not, the pooled
+    predicted gain and decision share, and the per-seed verdicts."""
+    head = ["proxy", "wrong first attempts", "reflecting demos", "seeds", "p_s SFT-reflect - SFT (mean)",
+            "cells pooled", f"excluded: {LOWERED_PS}", f"excluded: {NOT_SIGNIFICANT}", f"excluded: {NO_SPLIT}",
+            "pooled predicted gain", "pooled decision share", "per-seed verdicts"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for sm in sums:
+        recipe = {k: getattr(PRESETS[sm["preset"]], k) for k in RECIPE_FIELDS} | sm["recipe"]
+        varied = {k: f"**{v:g}**" if isinstance(v, float) else f"**{v}**" for k, v in sm["recipe"].items()}
+        pooled = [c for c in sm["cells"] if c["excluded"] is None]
+        votes = list(sm["verdicts"].values())
+        row = [f"{sm['label']} ({sm['preset']})", varied.get("wrong_source", recipe["wrong_source"]),
+               varied.get("reflect_frac", f"{recipe['reflect_frac']:g}"), ", ".join(map(str, sm["seeds"])),
+               f"{_ps_change(sm['runs']):+.3f}",
+               f"{len(pooled)} of {len(sm['cells'])}",
+               *(str(sm["excluded"].get(why, 0)) for why in (LOWERED_PS, NOT_SIGNIFICANT, NO_SPLIT)),
+               f"{sum(c['split']['total'] for c in pooled):+.3f}" if pooled else "-", _fmt_share(sm["share"]),
+               ", ".join(f"{v} {votes.count(v)}" for v in ("decision", "sampling", "no comparable gain")
+                         if votes.count(v))]
+        rows.append("| " + " | ".join(row) + " |")
+    return "\n".join(rows)
+
+
+RECIPES_NOTE = ("Each recipe varies one factor (in bold) of the default (the base model's own wrong first attempts, "
+                "half the demonstrations reflecting); seeds " + ", ".join(map(str, RECIPE_SEEDS)) + " of each. "
+                "Wrong first "
+                "attempts: 'own', the base model's errors; 'work-error', a synthetic error in one partial product "
+                "carried through the chain of thought (wrong where its work is wrong, and consistent with it); "
+                "'answer-error', synthetic wrong answer digits (in the chain of thought the work stays correct, so the "
+                "answer contradicts it). Cells are pooled by the same rule as seeds.md; decision share = decision / "
+                "(|sampling| + |decision|) of the summed Shapley split over p_s, p_retry, p_dC, p_dW")
+
+
+def write_recipes_summary(out: Path) -> Path | None:
+    """reports/reproduce/recipes.md: how the pooled reading moves with the reflection recipe (recipes_table); not
+    written while no non-default recipe has been run."""
+    sums = recipe_summaries(out)
+    if not any(sm["recipe"] for sm in sums):
+        return None
+    path = Path(out) / "recipes.md"
+    path.write_text("# §4 reflection demonstrations: how the reading moves with their recipe\n\n" + RECIPES_NOTE
+                    + ".\n\nPooling rule: " + POOLING_RULE + ".\n\n" + recipes_table(sums) + "\n")
     return path
 
 
@@ -495,6 +616,11 @@ def check_empirical() -> Outcome:
     ev.append(Evidence("numeric", "the proxies side by side, per seed: cells pooled, their summed predicted gain, the "
                        "decision part's share and the seed's verdict; pooled and leave-one-seed-out (pooling rule: "
                        + POOLING_RULE + ")", seeds_table(present), ""))
+    recipes = recipe_summaries()
+    if any(sm["recipe"] for sm in recipes):
+        ev.append(Evidence("numeric", "the reflection recipe, one factor at a time (reports/reproduce/recipes.md): per "
+                           "proxy and recipe the p_s change SFT -> SFT-reflect, cells pooled and why not, pooled gain, "
+                           "decision share and per-seed verdicts. " + RECIPES_NOTE, recipes_table(recipes), ""))
     if all(sm["preset"].startswith("smoke") for sm in present):
         return Outcome("open", ev, "Only the smoke presets have been run: they check the pipeline; their models are "
                        "too small and briefly trained to test the claim.")

@@ -204,9 +204,8 @@ def wrong_attempt(x: int, y: int, a: int, n: int, rng: np.random.Generator, atte
     (:func:`wrong_answer`); in ``"cot"``, an error in the work: one digit of one partial product changed, and the
     carries and answer computed from the wrong partial product, so the attempt is wrong where its work is."""
     _check_format(attempt_format)
-    v = int(x) * int(y)
     if attempt_format == "answer":
-        return encode_answer(wrong_answer(v, a, n, rng), a, n)
+        return wrong_answer_attempt(x, y, a, n, rng, attempt_format)
     while True:
         pps = partial_products(x, y, a)
         i, k = int(rng.integers(a)), int(rng.integers(n + 1))
@@ -217,6 +216,17 @@ def wrong_attempt(x: int, y: int, a: int, n: int, rng: np.random.Generator, atte
             return encode_work(pps, a, n)
         except ValueError:  # the wrong partial products overflow a + n digits: draw another error
             continue
+
+
+def wrong_answer_attempt(x: int, y: int, a: int, n: int, rng: np.random.Generator,
+                         attempt_format: str = "answer") -> list[int]:
+    """A synthetic wrong attempt whose error is in the answer digits only: the correct attempt with one or two
+    answer digits changed (:func:`wrong_answer`).  In ``"cot"`` the work (partial products, carries) stays correct,
+    so the attempt's answer contradicts its own work; in ``"answer"`` it is the answer-only synthetic error."""
+    _check_format(attempt_format)
+    tokens = encode_attempt(x, y, a, n, attempt_format)
+    tokens[-(a + n):] = encode_answer(wrong_answer(int(x) * int(y), a, n, rng), a, n)
+    return tokens
 
 
 def wrong_answer(v: int, a: int, n: int, rng: np.random.Generator) -> int:

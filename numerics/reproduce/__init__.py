@@ -5,8 +5,9 @@ Pipeline (one seed, every phase on the same model family, a Llama-architecture d
 1. **base**: next-token training on ``prompt attempt`` (correct attempts only, no decision tokens);
 2. **sft**: from base, demonstrations ``prompt correct STOP`` (no reflection);
 3. **sft-reflect**: from base, demonstrations of which ``reflect_frac`` are ``prompt wrong RESAMPLE correct STOP``,
-   the wrong first attempts being the base model's own errors (synthetic ones, numerics.multiply.wrong_attempt,
-   when it makes none);
+   the wrong first attempts from ``wrong_source``: by default the base model's own errors (synthetic ones,
+   numerics.multiply.wrong_attempt, when it makes none), or synthetic errors in the work or in the answer digits
+   (presets.WRONG_SOURCES);
 4. **rl**: from sft-reflect, GRPO with a verifiable reward (final attempt correct), group-normalised advantages,
    the token-level clipped surrogate of ``numerics.objectives`` plus a KL loss to the sft-reflect reference
    (``kl_type``: verl's ``low_var_kl`` (k3, clamped) as in the paper, ``kl`` (k1), ``mse`` (k2) or ``none``).
@@ -36,12 +37,12 @@ from .generation import build, decode_steps, generate, sample_prompts, to_device
 from .grpo import KL_TYPES, grpo_advantages, rl_objectives, train_rl
 from .metrics import METRIC_KEYS, STAT_COLUMNS, episode_stats, metric_array, metrics, retry_accuracy
 from .pipeline import RunResult, results_table, run
-from .presets import PRESETS, Preset
+from .presets import PRESETS, WRONG_SOURCES, Preset
 from .sft import train_supervised
 
 __all__ = ["KL_TYPES", "METRIC_KEYS", "PLAYERS", "PRESETS", "RETRY_PLAYERS", "SAMPLING_PLAYERS", "STAT_COLUMNS",
-           "WRONG_POOL_PER_N", "Preset", "RunResult", "answers_batch", "attribution_record", "bootstrap_ci",
-           "build", "decode_steps", "demo_batch", "diff_level", "episode_stats", "evaluate", "gain_decomposition",
-           "generate", "grpo_advantages", "lm_batch", "metric_array", "metrics", "paired_difference",
-           "results_table", "retry_accuracy", "rl_objectives", "run", "sample_prompts", "to_device",
-           "train_rl", "train_supervised", "wrong_attempts"]
+           "WRONG_POOL_PER_N", "WRONG_SOURCES", "Preset", "RunResult", "answers_batch", "attribution_record",
+           "bootstrap_ci", "build", "decode_steps", "demo_batch", "diff_level", "episode_stats", "evaluate",
+           "gain_decomposition", "generate", "grpo_advantages", "lm_batch", "metric_array", "metrics",
+           "paired_difference", "results_table", "retry_accuracy", "rl_objectives", "run", "sample_prompts",
+           "to_device", "train_rl", "train_supervised", "wrong_attempts"]

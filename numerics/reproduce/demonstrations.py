@@ -1,6 +1,6 @@
 """The training data of §4's supervised phases: the base model's ``prompt attempt`` pretraining, and the SFT
 demonstrations with or without a reflection (a wrong first attempt, RESAMPLE, the correct one); the wrong first
-attempts are the base model's own errors."""
+attempts come from the preset's ``wrong_source`` (presets.WRONG_SOURCES; by default the base model's own errors)."""
 
 from __future__ import annotations
 
@@ -28,18 +28,22 @@ def answers_batch(preset: Preset, rng, count: int) -> multiply.Episodes:
 
 def demo_batch(preset: Preset, rng, count: int, reflect_frac: float, wrong_pool: dict | None) -> multiply.Episodes:
     """SFT demonstrations: ``prompt correct STOP``, or with probability ``reflect_frac``
-    ``prompt wrong RESAMPLE correct STOP`` (wrong attempts from ``wrong_pool[n]``: the base model's own errors;
-    a synthetic one, numerics.multiply.wrong_attempt, where the pool has none)."""
+    ``prompt wrong RESAMPLE correct STOP``, the wrong first attempt from ``preset.wrong_source``: ``own``, from
+    ``wrong_pool[n]`` (the base model's own errors; a synthetic one, numerics.multiply.wrong_attempt, where the pool
+    has none); ``work-error``, numerics.multiply.wrong_attempt in the chain of thought (a wrong partial product carried
+    through); ``answer-error``, numerics.multiply.wrong_answer_attempt (wrong answer digits, correct work)."""
     prompts, prods, atts, decs, ns = [], [], [], [], []
     for _ in range(count):
         n = int(rng.choice(preset.id_digits))
         if rng.random() < reflect_frac:
-            pool = (wrong_pool or {}).get(n) or []
+            pool = ((wrong_pool or {}).get(n) or []) if preset.wrong_source == "own" else []
             if pool:
                 x, y, wrong = pool[int(rng.integers(len(pool)))]
             else:
                 (x,), (y,) = multiply.sample_operands(preset.a, n, 1, rng)
-                wrong = multiply.wrong_attempt(int(x), int(y), preset.a, n, rng, preset.attempt_format)
+                synthetic = multiply.wrong_answer_attempt if preset.wrong_source == "answer-error" else \
+                    multiply.wrong_attempt
+                wrong = synthetic(int(x), int(y), preset.a, n, rng, preset.attempt_format)
             v = int(x * y)
             atts.append([list(wrong), multiply.encode_attempt(int(x), int(y), preset.a, n, preset.attempt_format)])
             decs.append([multiply.RESAMPLE, multiply.STOP] if preset.T > 2 else [multiply.RESAMPLE])

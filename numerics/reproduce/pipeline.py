@@ -36,13 +36,17 @@ class RunResult:
 
 def run(preset: Preset, progress=None) -> tuple[RunResult, dict]:
     """Train base -> sft / sft-reflect -> rl and evaluate all four.  Returns the results and the models
-    (dsproof.reproduction saves them)."""
-    before = torch.get_float32_matmul_precision()
+    (dsproof.reproduction saves them).  On the CPU torch runs single-threaded: the thread count can change the order
+    of floating-point sums, and the committed CPU runs were made with one thread, so re-runs reproduce them."""
+    before, threads = torch.get_float32_matmul_precision(), torch.get_num_threads()
     torch.set_float32_matmul_precision(preset.matmul_precision)
+    if preset.device == "cpu":
+        torch.set_num_threads(1)
     try:
         return _run(preset, progress)
     finally:
         torch.set_float32_matmul_precision(before)
+        torch.set_num_threads(threads)
 
 
 def _run(preset: Preset, progress) -> tuple[RunResult, dict]:
@@ -57,7 +61,7 @@ def _run(preset: Preset, progress) -> tuple[RunResult, dict]:
                                              lambda: answers_batch(preset, rng, preset.batch), "base",
                                              progress=progress)
     res.seconds["base"] = time.perf_counter() - t0
-    pool = wrong_attempts(base, preset, rng, gen)
+    pool = wrong_attempts(base, preset, rng, gen)  # drawn for every wrong_source, so the random streams stay aligned
     attr_batch = lm_batch(demo_batch(preset, np.random.default_rng(preset.seed + 7), 32, 1.0, pool))
 
     t = time.perf_counter()

@@ -7,6 +7,16 @@ import dataclasses
 from dataclasses import dataclass
 
 
+#: where the wrong first attempts of the reflection demonstrations come from (numerics.reproduce.demonstrations):
+#: ``own``: the base model's own errors (where it makes none, numerics.multiply.wrong_attempt's synthetic one: an
+#: answer error in answer-only attempts, a work error in a chain of thought);
+#: ``work-error``: chain of thought only, one digit of one partial product wrong and carried through, so the attempt
+#: is wrong where its work is and consistent with it (numerics.multiply.wrong_attempt);
+#: ``answer-error``: one or two answer digits wrong, the work (if any) correct, so a chain-of-thought attempt
+#: contradicts its own work (numerics.multiply.wrong_answer_attempt)
+WRONG_SOURCES = ("own", "work-error", "answer-error")
+
+
 @dataclass(frozen=True)
 class Preset:
     name: str
@@ -29,13 +39,23 @@ class Preset:
     attempt_format: str = "answer"  # numerics.multiply.ATTEMPT_FORMATS: answer digits only, or a chain of thought
     kl_type: str = "low_var_kl"
     kl_coef: float = 0.01
-    reflect_frac: float = 0.5
+    reflect_frac: float = 0.5  # share of the SFT-reflect demonstrations that carry a reflection
+    wrong_source: str = "own"  # WRONG_SOURCES: where the reflection demos' wrong first attempts come from
     eval_prompts: int = 100  # per digit count
     bootstrap: int = 500
     attr_every: int = 10  # attribution probe every k optimiser steps (SFT-reflect and RL)
     seed: int = 0
     device: str = "cpu"
     matmul_precision: str = "highest"  # torch.set_float32_matmul_precision during the run ("high": TF32 on CUDA)
+
+    def __post_init__(self):
+        if self.wrong_source not in WRONG_SOURCES:
+            raise ValueError(f"wrong_source must be one of {WRONG_SOURCES}, got {self.wrong_source!r}")
+        if self.wrong_source == "work-error" and self.attempt_format != "cot":
+            raise ValueError("wrong_source 'work-error' needs chain-of-thought attempts (an answer-only attempt has "
+                             f"no work), got attempt_format {self.attempt_format!r}")
+        if not 0 <= self.reflect_frac <= 1:
+            raise ValueError(f"reflect_frac must lie in [0, 1], got {self.reflect_frac!r}")
 
 
 PRESETS = {
