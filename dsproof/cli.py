@@ -353,7 +353,8 @@ def cmd_reproduce(args) -> int:
     from . import reproduction
 
     extra = {k: v for k, v in (("seed", args.seed), ("wrong_source", args.wrong_source),
-                               ("reflect_frac", args.reflect_frac)) if v is not None}
+                               ("reflect_frac", args.reflect_frac), ("wrong_attempt_loss", args.wrong_attempt_loss))
+             if v is not None}
     try:
         p = reproduction.resolve_preset(args.preset, args.device, **extra)
     except (ValueError, RuntimeError) as exc:
@@ -481,6 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
     rr.add_argument("--reflect-frac", type=_fraction, default=None,
                     help="share of the SFT-reflect demonstrations that carry a reflection, in [0, 1] (None: the "
                          "preset's, 0.5); results go to OUT/<preset>-frac<share>")
+    rr.add_argument("--wrong-attempt-loss", default=None,
+                    help="trained (the preset's) = SFT trains on the reflection demos' wrong first attempt too; masked "
+                         "= that attempt is context only, the loss covers RESAMPLE, the correct attempt and STOP; "
+                         "results go to OUT/<preset>-masked")
     rr.add_argument("--quiet", **quiet)
     rr.set_defaults(fn=cmd_reproduce)
     rd = command("readme", "Regenerate the README's claims table (from OUT/ledger.json) and reproduction table.")

@@ -107,8 +107,11 @@ def test_bad_recipes_error_clearly(capsys):
         _recipe("cpu", wrong_source="work-error")
     with pytest.raises(ValueError, match=r"reflect_frac must lie in \[0, 1\]"):
         _recipe("cpu-cot", reflect_frac=1.5)
+    with pytest.raises(ValueError, match="wrong_attempt_loss must be one of"):
+        _recipe("cpu-cot", wrong_attempt_loss="ignored")
     for argv, message in ((["--wrong-source", "bogus"], "wrong_source must be one of"),
-                          (["--wrong-source", "work-error"], "needs chain-of-thought attempts")):
+                          (["--wrong-source", "work-error"], "needs chain-of-thought attempts"),
+                          (["--wrong-attempt-loss", "skip"], "wrong_attempt_loss must be one of")):
         assert cli.main(["reproduce", "--preset", "cpu", "--quiet", *argv]) == 2  # before any training
         assert message in capsys.readouterr().err, argv
     for argv, message in ((["--reflect-frac", "-0.1"], "must lie in [0, 1], got -0.1"),
@@ -116,6 +119,38 @@ def test_bad_recipes_error_clearly(capsys):
         with pytest.raises(SystemExit) as exit_:
             cli.main(["reproduce", "--preset", "cpu", "--quiet", *argv])
         assert exit_.value.code == 2 and message in capsys.readouterr().err, argv
+
+
+@pytest.mark.parametrize("name", ["cpu", "cpu-cot"])
+def test_a_masked_wrong_attempt_is_context_not_a_target(name):
+    """wrong_attempt_loss="masked": in a reflection demo the wrong first attempt's tokens are stage 0 (the SFT loss
+    mask is stage > 0), RESAMPLE, the correct attempt and STOP keep their stages; a demo without reflection and
+    every token are unchanged; the SFT loss is the trained recipe's minus the wrong attempt's token terms."""
+    import torch
+
+    from numerics import objectives
+    from numerics.probe import token_logprobs
+
+    trained, masked = _recipe(name, wrong_source="answer-error"), _recipe(name, wrong_source="answer-error",
+                                                                          wrong_attempt_loss="masked")
+    a = reproduce.demo_batch(trained, np.random.default_rng(5), 24, 0.5, None)
+    b = reproduce.demo_batch(masked, np.random.default_rng(5), 24, 0.5, None)
+    assert torch.equal(a.input_ids, b.input_ids) and a.decisions == b.decisions
+    reflected = 0
+    for i, (decs, n) in enumerate(zip(a.decisions, a.digits)):
+        P, L = multiply.prompt_len(trained.a, n), multiply.attempt_len(trained.a, n, trained.attempt_format)
+        if decs[0] == multiply.RESAMPLE:
+            reflected += 1
+            assert a.stage[i, P:P + L].eq(1).all() and b.stage[i, P:P + L].eq(0).all()
+            assert torch.equal(a.stage[i, P + L:], b.stage[i, P + L:]) and b.stage[i, P + L] == 2  # RESAMPLE kept
+        else:
+            assert torch.equal(a.stage[i], b.stage[i])
+    assert 0 < reflected < 24
+    model = reproduce.build(trained)
+    la, lb = (token_logprobs(model, reproduce.lm_batch(e)) for e in (a, b))
+    wrong = (a.stage > 0) & (b.stage == 0)  # the wrong attempts' response positions
+    loss = lambda e, lp: objectives.sft(norm="token-sum")(lp, reproduce.lm_batch(e).token_batch())  # noqa: E731
+    torch.testing.assert_close(loss(b, lb), loss(a, la) + la[wrong].sum(), rtol=1e-5, atol=1e-4)
 
 
 def test_each_recipe_has_its_own_folder():
@@ -126,6 +161,8 @@ def test_each_recipe_has_its_own_folder():
     assert name("cpu-cot", _recipe("cpu-cot", wrong_source="answer-error", reflect_frac=0.75, seed=1)) == \
         "cpu-cot-src-answer-error-frac0.75-seed1"
     assert name("cpu", _recipe("cpu", wrong_source="own", reflect_frac=0.5)) == "cpu"  # the default, spelt out
+    assert name("cpu-cot", _recipe("cpu-cot", wrong_attempt_loss="masked", seed=3)) == "cpu-cot-masked-seed3"
+    assert name("cpu", _recipe("cpu", wrong_attempt_loss="trained")) == "cpu"
 
 
 # ------------------------------------------------------------------ the recipes table
@@ -157,11 +194,11 @@ def test_recipes_table_pools_by_the_seeds_rule_and_keeps_fewer_seeds(tmp_path, m
     rows = {r.split(" | ")[1] + r.split(" | ")[2]: r for r in reproduction.recipes_table(sums).splitlines()[2:]}
     # default: pooled cells (0.01, 0.03) and (0.06, 0.02): decision 0.05 of 0.12; seeds 1 and 3 damaged (2 cells
     # each), seeds 0 and 2 have one not-significant cell each
-    assert rows["own0.5"] == ("| chain of thought (cpu-cot) | own | 0.5 | 0, 1, 2, 3 | +0.000 | 2 of 8 | 4 | 2 | 0 | "
-                              "+0.120 | 42% | decision 1, sampling 1, no comparable gain 2 |")
+    assert rows["own0.5"] == ("| chain of thought (cpu-cot) | own | 0.5 | trained | 0, 1, 2, 3 | +0.000 | 2 of 8 | 4 | "
+                              "2 | 0 | +0.120 | 42% | decision 1, sampling 1, no comparable gain 2 |")
     # work errors: pooled (0.02, 0.06) and (0.01, 0.03): decision 0.09 of 0.12; one not-significant cell per seed
-    assert rows["**work-error**0.5"] == ("| chain of thought (cpu-cot) | **work-error** | 0.5 | 0, 2 | +0.000 | 2 of 4 "
-                                         "| 0 | 2 | 0 | +0.120 | 75% | decision 2 |")
+    assert rows["**work-error**0.5"] == ("| chain of thought (cpu-cot) | **work-error** | 0.5 | trained | 0, 2 | +0.000 "
+                                         "| 2 of 4 | 0 | 2 | 0 | +0.120 | 75% | decision 2 |")
     assert rows["own**0.25**"].endswith("| 1 | +0.000 | 0 of 2 | 2 | 0 | 0 | - | - | no comparable gain 1 |")
     # the p_s column: what the reflection demos did to p_s, mean over seeds and digit counts
     for p in tmp_path.glob("cpu-cot-frac0.25*/results.json"):
@@ -197,15 +234,16 @@ def test_committed_recipes_table_recomputed_from_the_runs():
     assert (reproduction.OUT / "recipes.md").read_text().endswith(table + "\n")
     rows = [r.strip("| ").split(" | ") for r in table.splitlines()[2:]]
     assert sum("**" not in " ".join(r) for r in rows) == len(reproduction.RECIPES)  # each preset's default recipe
-    for proxy, source, frac, seeds, ps_change, pooled, lowered, not_sig, no_split, gain, share, votes in rows:
+    for proxy, source, frac, loss, seeds, ps_change, pooled, lowered, not_sig, no_split, gain, share, votes in rows:
         preset = re.search(r"\((\S+)\)", proxy).group(1)
-        source, frac = source.strip("*"), float(frac.strip("*"))
-        folder = preset + ("" if source == "own" else f"-src-{source}") + ("" if frac == 0.5 else f"-frac{frac:g}")
+        source, frac, loss = source.strip("*"), float(frac.strip("*")), loss.strip("*")
+        folder = preset + ("" if source == "own" else f"-src-{source}") + ("" if frac == 0.5 else f"-frac{frac:g}") \
+            + ("" if loss == "trained" else f"-{loss}")
         runs = [json.loads(p.read_text()) for p in COMMITTED
                 if re.fullmatch(re.escape(folder) + r"(-seed\d+)?", p.parent.name)]
         runs = [d for d in runs if d["preset"]["seed"] <= 3]
         assert all(d["preset"].get("wrong_source", "own") == source and d["preset"]["reflect_frac"] == frac
-                   for d in runs)
+                   and d["preset"].get("wrong_attempt_loss", "trained") == loss for d in runs)
         assert seeds.split(", ") == [str(d["preset"]["seed"]) for d in sorted(runs, key=lambda d: d["preset"]["seed"])]
         counts = dict(lowered=0, not_sig=0, no_split=0)
         samp = dec = total = 0.0

@@ -5,6 +5,7 @@ attempts come from the preset's ``wrong_source`` (presets.WRONG_SOURCES; by defa
 from __future__ import annotations
 
 from .. import multiply
+from ..objectives import PROMPT
 from ..probe import LMBatch
 from .generation import generate, to_device
 from .presets import Preset
@@ -31,7 +32,9 @@ def demo_batch(preset: Preset, rng, count: int, reflect_frac: float, wrong_pool:
     ``prompt wrong RESAMPLE correct STOP``, the wrong first attempt from ``preset.wrong_source``: ``own``, from
     ``wrong_pool[n]`` (the base model's own errors; a synthetic one, numerics.multiply.wrong_attempt, where the pool
     has none); ``work-error``, numerics.multiply.wrong_attempt in the chain of thought (a wrong partial product carried
-    through); ``answer-error``, numerics.multiply.wrong_answer_attempt (wrong answer digits, correct work)."""
+    through); ``answer-error``, numerics.multiply.wrong_answer_attempt (wrong answer digits, correct work).  With
+    ``preset.wrong_attempt_loss == "masked"`` the wrong attempt's tokens are labelled stage 0 (context, as the
+    prompt): the SFT loss (mask: stage > 0) then trains RESAMPLE, the correct attempt and STOP, not the error."""
     prompts, prods, atts, decs, ns = [], [], [], [], []
     for _ in range(count):
         n = int(rng.choice(preset.id_digits))
@@ -55,7 +58,12 @@ def demo_batch(preset: Preset, rng, count: int, reflect_frac: float, wrong_pool:
         prompts.append(multiply.encode_prompt(int(x), int(y), preset.a, n))
         prods.append(v)
         ns.append(n)
-    return to_device(multiply.build_episodes(prompts, atts, decs, prods, ns), preset.device)
+    episodes = multiply.build_episodes(prompts, atts, decs, prods, ns)
+    if preset.wrong_attempt_loss == "masked":
+        for i, (prompt, attempts) in enumerate(zip(prompts, atts)):
+            if len(attempts) > 1:  # a reflection: its first attempt is the wrong one
+                episodes.stage[i, len(prompt):len(prompt) + len(attempts[0])] = PROMPT
+    return to_device(episodes, preset.device)
 
 
 def wrong_attempts(model, preset: Preset, rng, generator, per_n: int = WRONG_POOL_PER_N) -> dict[int, list]:

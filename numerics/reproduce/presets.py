@@ -16,6 +16,11 @@ from dataclasses import dataclass
 #: contradicts its own work (numerics.multiply.wrong_answer_attempt)
 WRONG_SOURCES = ("own", "work-error", "answer-error")
 
+#: whether SFT trains on the wrong first attempt of a reflection demonstration: ``trained`` (every response token is
+#: a target, so the model is also taught to open with a wrong attempt) or ``masked`` (the wrong attempt is context
+#: only, as a prompt is: the loss covers RESAMPLE, the correct attempt and STOP)
+WRONG_ATTEMPT_LOSSES = ("trained", "masked")
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -41,6 +46,7 @@ class Preset:
     kl_coef: float = 0.01
     reflect_frac: float = 0.5  # share of the SFT-reflect demonstrations that carry a reflection
     wrong_source: str = "own"  # WRONG_SOURCES: where the reflection demos' wrong first attempts come from
+    wrong_attempt_loss: str = "trained"  # WRONG_ATTEMPT_LOSSES: whether SFT trains on that wrong attempt's tokens
     eval_prompts: int = 100  # per digit count
     bootstrap: int = 500
     attr_every: int = 10  # attribution probe every k optimiser steps (SFT-reflect and RL)
@@ -54,6 +60,8 @@ class Preset:
         if self.wrong_source == "work-error" and self.attempt_format != "cot":
             raise ValueError("wrong_source 'work-error' needs chain-of-thought attempts (an answer-only attempt has "
                              f"no work), got attempt_format {self.attempt_format!r}")
+        if self.wrong_attempt_loss not in WRONG_ATTEMPT_LOSSES:
+            raise ValueError(f"wrong_attempt_loss must be one of {WRONG_ATTEMPT_LOSSES}, got {self.wrong_attempt_loss!r}")
         if not 0 <= self.reflect_frac <= 1:
             raise ValueError(f"reflect_frac must lie in [0, 1], got {self.reflect_frac!r}")
 
