@@ -167,8 +167,16 @@ def _notebook_link(e: ledger.Entry, notebook_pages: dict[str, str]) -> str:
 
 
 def reproduction_html(reproduction: dict[str, dict]) -> str:
+    """A section (table and figures) for each preset's own run (the folder named as the preset: its default seed
+    and recipe); the other seeds and recipes as one table of links to their folders (their figures sit there, and
+    the sec4-empirical evidence pools them)."""
+    from numerics.reproduce import PRESETS
+
     parts = []
+    others = {name: r for name, r in reproduction.items() if name not in PRESETS}
     for preset, r in reproduction.items():
+        if preset in others:
+            continue
         parts.append(f"<h3>Preset <code>{_e(preset)}</code></h3><p>{_e(r.get('description', ''))}</p>")
         rows = r.get("table", [])
         if rows:
@@ -179,6 +187,17 @@ def reproduction_html(reproduction: dict[str, dict]) -> str:
             parts.append(f'<figure><img src="reproduce/{_e(preset)}/{_e(fig)}" alt="{_e(name)}, preset {_e(preset)}">'
                          f"<figcaption><b>{_e(name)}, preset {_e(preset)}.</b> {_e(figure_caption(name))}"
                          "</figcaption></figure>")
+    if others:
+        parts.append(f"<h3>Other seeds and recipes ({len(others)} runs)</h3><p>Pooled per seed and per recipe in the "
+                     '<a href="#sec4-empirical">sec4-empirical</a> evidence; each folder holds its table and figures.'
+                     "</p>")
+        rows = []
+        for name, r in others.items():
+            p = r.get("preset", {})
+            recipe = ", ".join(f"{k} {p[k]}" for k in ("wrong_source", "reflect_frac", "wrong_attempt_loss") if k in p)
+            rows.append([f'<a href="reproduce/{_e(name)}/table.md">{_e(name)}</a>', _e(str(p.get("seed", ""))),
+                         _e(p.get("attempt_format", "answer")), _e(recipe)])
+        parts.append(_table(["run", "seed", "attempts", "reflection recipe"], rows))
     return "\n".join(parts)
 
 

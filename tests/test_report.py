@@ -155,6 +155,22 @@ def test_index_reads_as_a_document():
     assert not report.raw_tables(page)
 
 
+def test_reproduction_shows_each_presets_run_and_links_the_others():
+    """One section (table, figures) per preset's own run; every other seed or recipe a row linking its folder."""
+    import re
+
+    from numerics.reproduce import PRESETS
+
+    runs = report.load_reproduction(ROOT / "reports")
+    page = report.reproduction_html(runs)
+    sections = re.findall(r"<h3>Preset <code>([^<]+)</code>", page)
+    assert sections == [name for name in runs if name in PRESETS] and "cpu" in sections and "cpu-cot" in sections
+    others = [name for name in runs if name not in PRESETS]
+    assert len(others) >= 14 and f"Other seeds and recipes ({len(others)} runs)" in page
+    assert all(page.count(f'href="reproduce/{name}/table.md"') == 1 for name in others)
+    assert all((ROOT / "reports" / "reproduce" / name / "table.md").exists() for name in others)
+
+
 def test_metrics_figure_is_legible_at_page_width():
     """The reproduction's metrics figure as saved (80 dpi) fits the report's 1100 px column without shrinking;
     panels in rows, each with a title, the bottom row an x label, the left column a y label."""
