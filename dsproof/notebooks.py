@@ -8,6 +8,7 @@ the executed ``.ipynb`` next to it (committed, readable on GitHub without runnin
 from __future__ import annotations
 
 import html
+import os
 import re
 from pathlib import Path
 
@@ -80,7 +81,11 @@ def execute(path: Path, timeout: int = TIMEOUT_S):
         # cleanup_kc: nbclient shuts down only kernels it created itself; this one (our km) would otherwise outlive
         # the run, and when dsproof exits each orphan prints "Parent appears to have exited" to the terminal
         NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", record_timing=False,
-                       resources={"metadata": {"path": str(ROOT)}}).execute(cleanup_kc=True)
+                       resources={"metadata": {"path": str(ROOT)}}).execute(
+            cleanup_kc=True,
+            # one thread in the kernel: a figure's last digits must not depend on the machine's core count (the
+            # executed notebooks are committed, and the tests compare them with a fresh execution)
+            env={**os.environ, "OMP_NUM_THREADS": "1"})
     return strip_run_metadata(nb)
 
 

@@ -8,6 +8,12 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
+# one thread per pytest-xdist worker, and for the processes the tests start (notebook kernels, DDP ranks): with two
+# workers on two cores, torch's default of one thread per core oversubscribes them
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+
 # `ci`: derandomised (the same examples every run), no deadline (2-core CI machine), few examples.
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=25,
                           suppress_health_check=[HealthCheck.too_slow], print_blob=True)
