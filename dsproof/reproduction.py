@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from numerics.reproduce import PRESETS, Preset, RunResult, results_table
+from numerics.reproduce import PRESETS, Preset, RunResult, diff_level, results_table
 from numerics.reproduce import run as run_preset
 
 from .ledger import Evidence, Outcome, claim
@@ -238,7 +238,7 @@ def _run_evidence(label: str, data: dict) -> tuple[list[Evidence], list[dict], s
     """One saved run's evidence, its significant SFT-reflect -> RL gain cells (their Shapley splits under the
     model with the retries' own accuracy, and under §4.2's as ``g3``), and its p_dW moves."""
     ood = set(data["preset"]["ood_digits"])
-    level = 1 - 0.05 / len(data["preset"]["id_digits"])
+    level = diff_level(data["preset"]["id_digits"])
     a_, b_ = data["models"]["sft-reflect"], data["models"]["rl"]
     rows, sig = [], []
     for n, d in data["diffs"].items():

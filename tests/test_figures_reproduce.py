@@ -161,10 +161,10 @@ def test_diff_level_is_bonferroni_over_the_in_distribution_digit_counts():
     1 - 0.05/3 = 0.98333."""
     preset = reproduce.PRESETS["cpu"]
     assert len(preset.id_digits) == 2
-    assert reproduce.diff_level(preset) == pytest.approx(0.975, rel=1e-15)
-    assert reproduce.diff_level(preset, alpha=0.1) == pytest.approx(0.95, rel=1e-15)
+    assert reproduce.diff_level(preset.id_digits) == pytest.approx(0.975, rel=1e-15)
+    assert reproduce.diff_level(preset.id_digits, alpha=0.1) == pytest.approx(0.95, rel=1e-15)
     three = dataclasses.replace(preset, id_digits=(1, 2, 3))
-    assert reproduce.diff_level(three) == pytest.approx(0.9833333333333333, rel=1e-15)
+    assert reproduce.diff_level(three.id_digits) == pytest.approx(0.9833333333333333, rel=1e-15)
 
 
 def _shapley(value, players):

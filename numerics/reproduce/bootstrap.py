@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 
 from .metrics import METRIC_KEYS, metric_array
-from .presets import Preset
 
 
 def _percentiles(vals: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -24,10 +23,10 @@ def bootstrap_ci(stats: np.ndarray, T: int, reps: int, seed: int, level: float =
     return {k: (float(a), float(b)) for k, a, b in zip(METRIC_KEYS, lo, hi)}
 
 
-def diff_level(preset: Preset, alpha: float = 0.05) -> float:
+def diff_level(id_digits, alpha: float = 0.05) -> float:
     """Confidence level of the SFT-reflect -> RL paired differences: Bonferroni over the in-distribution digit
-    counts (a gain is called significant when its interval at this level excludes 0)."""
-    return 1 - alpha / len(preset.id_digits)
+    counts ``id_digits`` (a gain is called significant when its interval at this level excludes 0)."""
+    return 1 - alpha / len(id_digits)
 
 
 def paired_difference(stats_a: np.ndarray, stats_b: np.ndarray, T: int, reps: int, seed: int,

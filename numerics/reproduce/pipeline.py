@@ -94,7 +94,7 @@ def _run(preset: Preset, progress) -> tuple[RunResult, dict]:
             progress("eval", None)
     for n in preset.id_digits + preset.ood_digits:
         res.diffs[n] = paired_difference(raw["sft-reflect"][n]["stats"], raw["rl"][n]["stats"], preset.T,
-                                         preset.bootstrap, preset.seed + 200 + n, level=diff_level(preset))
+                                         preset.bootstrap, preset.seed + 200 + n, level=diff_level(preset.id_digits))
         a, b = res.models["sft-reflect"][n]["metrics"], res.models["rl"][n]["metrics"]
         if not any(math.isnan(a[k]) or math.isnan(b[k]) for k in ("p_dC", "p_dW")):
             res.gains[n] = gain_decomposition(a, b, preset.T)
