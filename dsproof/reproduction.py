@@ -649,6 +649,11 @@ def check_empirical() -> Outcome:
                "gives most of the pooled gain to sampling: a counterexample in a small proxy, outside the paper's "
                "setting (a 7B model), so not a refutation")
         closing = f"Open: the chain-of-thought proxy {why}"
+    cot_recipes = [sm for sm in recipes if cot and sm["preset"] == cot["preset"]]
+    if len(cot_recipes) > 1:  # the default recipe and at least one variant
+        pooling = [sm for sm in cot_recipes if any(c["excluded"] is None for c in sm["cells"])]
+        closing += (f"; {len(pooling)} of its {len(cot_recipes)} reflection recipes (recipes.md: the wrong "
+                    "attempts' source, the reflecting share, the wrong attempt's loss) pool a cell")
     control = ("" if answer is None else
                ". The answer-only control (no evidence in an attempt a decision could check): "
                + _reading_word(answer))

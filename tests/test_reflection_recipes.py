@@ -214,6 +214,8 @@ def test_recipes_table_pools_by_the_seeds_rule_and_keeps_fewer_seeds(tmp_path, m
     o = reproduction.check_empirical()
     ev = [e for e in o.evidence if e.description.startswith("the reflection recipe, one factor at a time")]
     assert len(ev) == 1 and ev[0].figure == reproduction.recipes_table(reproduction.recipe_summaries(tmp_path))
+    # the summary counts the chain-of-thought recipes that pool a cell: the default and work errors, not 0.25
+    assert "; 2 of its 3 reflection recipes (recipes.md" in o.summary
 
 
 def test_no_recipes_file_without_a_variant(tmp_path):
