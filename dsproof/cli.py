@@ -353,8 +353,8 @@ def cmd_reproduce(args) -> int:
     from . import reproduction
 
     extra = {k: v for k, v in (("seed", args.seed), ("wrong_source", args.wrong_source),
-                               ("reflect_frac", args.reflect_frac), ("wrong_attempt_loss", args.wrong_attempt_loss))
-             if v is not None}
+                               ("reflect_frac", args.reflect_frac), ("wrong_attempt_loss", args.wrong_attempt_loss),
+                               ("reflect_steps_factor", args.reflect_steps_factor)) if v is not None}
     try:
         p = reproduction.resolve_preset(args.preset, args.device, **extra)
     except (ValueError, RuntimeError) as exc:
@@ -486,6 +486,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="trained (the preset's) = SFT trains on the reflection demos' wrong first attempt too; masked "
                          "= that attempt is context only, the loss covers RESAMPLE, the correct attempt and STOP; "
                          "results go to OUT/<preset>-masked")
+    rr.add_argument("--reflect-steps-factor", type=float, default=None,
+                    help="SFT-reflect's optimiser steps as a multiple of SFT's, >= 1 (None: the preset's, 1; 2 at a "
+                         "reflecting share of 0.5 gives it as many correct first-attempt targets as SFT); results go "
+                         "to OUT/<preset>-steps<factor>x")
     rr.add_argument("--quiet", **quiet)
     rr.set_defaults(fn=cmd_reproduce)
     rd = command("readme", "Regenerate the README's claims table (from OUT/ledger.json) and reproduction table.")

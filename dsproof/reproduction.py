@@ -201,13 +201,13 @@ def reproduce(preset: str, out: Path | None = None, device: str | None = None, p
 
 
 #: the preset fields of the reflection recipe (how the SFT-reflect demonstrations are built)
-RECIPE_FIELDS = ("wrong_source", "reflect_frac", "wrong_attempt_loss")
+RECIPE_FIELDS = ("wrong_source", "reflect_frac", "wrong_attempt_loss", "reflect_steps_factor")
 
 
 def recipe_name(preset: str, **recipe) -> str:
     """The results-folder stem of a reflection recipe: the preset's name, then each recipe field that differs from
-    the preset's (``-src-<wrong_source>``, ``-frac<reflect_frac>``, ``-<wrong_attempt_loss>``), so a variant never
-    overwrites the default runs."""
+    the preset's (``-src-<wrong_source>``, ``-frac<reflect_frac>``, ``-<wrong_attempt_loss>``,
+    ``-steps<reflect_steps_factor>x``), so a variant never overwrites the default runs."""
     default = PRESETS[preset]
     name = preset
     if recipe.get("wrong_source", default.wrong_source) != default.wrong_source:
@@ -216,6 +216,8 @@ def recipe_name(preset: str, **recipe) -> str:
         name += f"-frac{recipe['reflect_frac']:g}"
     if recipe.get("wrong_attempt_loss", default.wrong_attempt_loss) != default.wrong_attempt_loss:
         name += f"-{recipe['wrong_attempt_loss']}"
+    if recipe.get("reflect_steps_factor", default.reflect_steps_factor) != default.reflect_steps_factor:
+        name += f"-steps{recipe['reflect_steps_factor']:g}x"
     return name
 
 
@@ -345,6 +347,7 @@ def same_settings(runs: list[tuple[str, dict]], name: str, **recipe) -> tuple[li
         got.setdefault("attempt_format", "answer")  # runs saved before the field existed were answer-only
         got.setdefault("wrong_source", "own")  # ... and took the base model's own errors
         got.setdefault("wrong_attempt_loss", "trained")  # ... and trained on them
+        got.setdefault("reflect_steps_factor", 1.0)  # ... for as many steps as SFT
         (same if want is None or got == want else stale).append((label, d))
     return same, stale
 
@@ -473,9 +476,9 @@ def write_seeds_summary(out: Path) -> Path | None:
 #: the reflection-recipe sweep: one factor at a time around each CPU preset's default recipe (the base model's own
 #: errors, reflect_frac 0.5), on the seeds RECIPE_SEEDS
 RECIPES = {"cpu": (dict(wrong_source="answer-error"), dict(reflect_frac=0.25), dict(reflect_frac=0.75),
-                   dict(wrong_attempt_loss="masked")),
+                   dict(wrong_attempt_loss="masked"), dict(reflect_steps_factor=2.0)),
            "cpu-cot": (dict(wrong_source="work-error"), dict(wrong_source="answer-error"), dict(reflect_frac=0.25),
-                       dict(reflect_frac=0.75), dict(wrong_attempt_loss="masked"))}
+                       dict(reflect_frac=0.75), dict(wrong_attempt_loss="masked"), dict(reflect_steps_factor=2.0))}
 RECIPE_SEEDS = (0, 1, 2, 3)
 
 
@@ -507,7 +510,7 @@ def recipes_table(sums: list[dict]) -> str:
     """Markdown: one row per (proxy, recipe): the wrong first attempts' source and the reflecting share, seeds, the
     mean p_s change from SFT to SFT-reflect, cells pooled (POOLING_RULE) and why the others are not, the pooled
     predicted gain and decision share, and the per-seed verdicts."""
-    head = ["proxy", "wrong first attempts", "reflecting demos", "loss on the wrong attempt", "seeds",
+    head = ["proxy", "wrong first attempts", "reflecting demos", "loss on the wrong attempt", "SFT-reflect steps", "seeds",
             "p_s SFT-reflect - SFT (mean)",
             "cells pooled", f"excluded: {LOWERED_PS}", f"excluded: {NOT_SIGNIFICANT}", f"excluded: {NO_SPLIT}",
             "pooled predicted gain", "pooled decision share", "per-seed verdicts"]
@@ -519,7 +522,9 @@ def recipes_table(sums: list[dict]) -> str:
         votes = list(sm["verdicts"].values())
         row = [f"{sm['label']} ({sm['preset']})", varied.get("wrong_source", recipe["wrong_source"]),
                varied.get("reflect_frac", f"{recipe['reflect_frac']:g}"),
-               varied.get("wrong_attempt_loss", recipe["wrong_attempt_loss"]), ", ".join(map(str, sm["seeds"])),
+               varied.get("wrong_attempt_loss", recipe["wrong_attempt_loss"]),
+               varied.get("reflect_steps_factor", f"{recipe['reflect_steps_factor']:g}") + " x SFT's",
+               ", ".join(map(str, sm["seeds"])),
                f"{_ps_change(sm['runs']):+.3f}",
                f"{len(pooled)} of {len(sm['cells'])}",
                *(str(sm["excluded"].get(why, 0)) for why in (LOWERED_PS, NOT_SIGNIFICANT, NO_SPLIT)),
@@ -531,14 +536,16 @@ def recipes_table(sums: list[dict]) -> str:
 
 
 RECIPES_NOTE = ("Each recipe varies one factor (in bold) of the default (the base model's own wrong first attempts, "
-                "half the demonstrations reflecting, SFT trained on every demonstrated token); seeds "
+                "half the demonstrations reflecting, SFT trained on every demonstrated token, SFT-reflect as many "
+                "steps as SFT); seeds "
                 + ", ".join(map(str, RECIPE_SEEDS)) + " of each. Wrong first "
                 "attempts: 'own', the base model's errors; 'work-error', a synthetic error in one partial product "
                 "carried through the chain of thought (wrong where its work is wrong, and consistent with it); "
                 "'answer-error', synthetic wrong answer digits (in the chain of thought the work stays correct, so the "
                 "answer contradicts it). Loss on the wrong attempt: 'trained', SFT's targets include the wrong "
                 "attempt's tokens (so it also teaches opening wrong); 'masked', the wrong attempt is context only and "
-                "the loss covers RESAMPLE, the correct attempt and STOP. Cells are pooled by the same rule as seeds.md; decision share = decision / "
+                "the loss covers RESAMPLE, the correct attempt and STOP. SFT-reflect steps: 2 x SFT's gives SFT-reflect, "
+                "at half its demonstrations reflecting, as many correct first-attempt targets as SFT. Cells are pooled by the same rule as seeds.md; decision share = decision / "
                 "(|sampling| + |decision|) of the summed Shapley split over p_s, p_retry, p_dC, p_dW")
 
 

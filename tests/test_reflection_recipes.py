@@ -109,9 +109,13 @@ def test_bad_recipes_error_clearly(capsys):
         _recipe("cpu-cot", reflect_frac=1.5)
     with pytest.raises(ValueError, match="wrong_attempt_loss must be one of"):
         _recipe("cpu-cot", wrong_attempt_loss="ignored")
+    for bad in (0.5, float("inf")):
+        with pytest.raises(ValueError, match="reflect_steps_factor must be a finite number >= 1"):
+            _recipe("cpu", reflect_steps_factor=bad)
     for argv, message in ((["--wrong-source", "bogus"], "wrong_source must be one of"),
                           (["--wrong-source", "work-error"], "needs chain-of-thought attempts"),
-                          (["--wrong-attempt-loss", "skip"], "wrong_attempt_loss must be one of")):
+                          (["--wrong-attempt-loss", "skip"], "wrong_attempt_loss must be one of"),
+                          (["--reflect-steps-factor", "0.5"], "reflect_steps_factor must be a finite number >= 1")):
         assert cli.main(["reproduce", "--preset", "cpu", "--quiet", *argv]) == 2  # before any training
         assert message in capsys.readouterr().err, argv
     for argv, message in ((["--reflect-frac", "-0.1"], "must lie in [0, 1], got -0.1"),
@@ -163,6 +167,7 @@ def test_each_recipe_has_its_own_folder():
     assert name("cpu", _recipe("cpu", wrong_source="own", reflect_frac=0.5)) == "cpu"  # the default, spelt out
     assert name("cpu-cot", _recipe("cpu-cot", wrong_attempt_loss="masked", seed=3)) == "cpu-cot-masked-seed3"
     assert name("cpu", _recipe("cpu", wrong_attempt_loss="trained")) == "cpu"
+    assert name("cpu-cot", _recipe("cpu-cot", reflect_steps_factor=2.0, seed=1)) == "cpu-cot-steps2x-seed1"
 
 
 # ------------------------------------------------------------------ the recipes table
@@ -194,11 +199,11 @@ def test_recipes_table_pools_by_the_seeds_rule_and_keeps_fewer_seeds(tmp_path, m
     rows = {r.split(" | ")[1] + r.split(" | ")[2]: r for r in reproduction.recipes_table(sums).splitlines()[2:]}
     # default: pooled cells (0.01, 0.03) and (0.06, 0.02): decision 0.05 of 0.12; seeds 1 and 3 damaged (2 cells
     # each), seeds 0 and 2 have one not-significant cell each
-    assert rows["own0.5"] == ("| chain of thought (cpu-cot) | own | 0.5 | trained | 0, 1, 2, 3 | +0.000 | 2 of 8 | 4 | "
-                              "2 | 0 | +0.120 | 42% | decision 1, sampling 1, no comparable gain 2 |")
+    assert rows["own0.5"] == ("| chain of thought (cpu-cot) | own | 0.5 | trained | 1 x SFT's | 0, 1, 2, 3 | +0.000 | "
+                              "2 of 8 | 4 | 2 | 0 | +0.120 | 42% | decision 1, sampling 1, no comparable gain 2 |")
     # work errors: pooled (0.02, 0.06) and (0.01, 0.03): decision 0.09 of 0.12; one not-significant cell per seed
-    assert rows["**work-error**0.5"] == ("| chain of thought (cpu-cot) | **work-error** | 0.5 | trained | 0, 2 | +0.000 "
-                                         "| 2 of 4 | 0 | 2 | 0 | +0.120 | 75% | decision 2 |")
+    assert rows["**work-error**0.5"] == ("| chain of thought (cpu-cot) | **work-error** | 0.5 | trained | 1 x SFT's | 0, 2 "
+                                         "| +0.000 | 2 of 4 | 0 | 2 | 0 | +0.120 | 75% | decision 2 |")
     assert rows["own**0.25**"].endswith("| 1 | +0.000 | 0 of 2 | 2 | 0 | 0 | - | - | no comparable gain 1 |")
     # the p_s column: what the reflection demos did to p_s, mean over seeds and digit counts
     for p in tmp_path.glob("cpu-cot-frac0.25*/results.json"):
@@ -236,16 +241,19 @@ def test_committed_recipes_table_recomputed_from_the_runs():
     assert (reproduction.OUT / "recipes.md").read_text().endswith(table + "\n")
     rows = [r.strip("| ").split(" | ") for r in table.splitlines()[2:]]
     assert sum("**" not in " ".join(r) for r in rows) == len(reproduction.RECIPES)  # each preset's default recipe
-    for proxy, source, frac, loss, seeds, ps_change, pooled, lowered, not_sig, no_split, gain, share, votes in rows:
+    for proxy, source, frac, loss, steps, seeds, ps_change, pooled, lowered, not_sig, no_split, gain, share, votes \
+            in rows:
         preset = re.search(r"\((\S+)\)", proxy).group(1)
         source, frac, loss = source.strip("*"), float(frac.strip("*")), loss.strip("*")
+        steps = float(steps.removesuffix(" x SFT's").strip("*"))
         folder = preset + ("" if source == "own" else f"-src-{source}") + ("" if frac == 0.5 else f"-frac{frac:g}") \
-            + ("" if loss == "trained" else f"-{loss}")
+            + ("" if loss == "trained" else f"-{loss}") + ("" if steps == 1 else f"-steps{steps:g}x")
         runs = [json.loads(p.read_text()) for p in COMMITTED
                 if re.fullmatch(re.escape(folder) + r"(-seed\d+)?", p.parent.name)]
         runs = [d for d in runs if d["preset"]["seed"] <= 3]
         assert all(d["preset"].get("wrong_source", "own") == source and d["preset"]["reflect_frac"] == frac
-                   and d["preset"].get("wrong_attempt_loss", "trained") == loss for d in runs)
+                   and d["preset"].get("wrong_attempt_loss", "trained") == loss
+                   and d["preset"].get("reflect_steps_factor", 1.0) == steps for d in runs)
         assert seeds.split(", ") == [str(d["preset"]["seed"]) for d in sorted(runs, key=lambda d: d["preset"]["seed"])]
         counts = dict(lowered=0, not_sig=0, no_split=0)
         samp = dec = total = 0.0
@@ -281,3 +289,13 @@ def test_committed_recipes_table_recomputed_from_the_runs():
             assert gain == share == "-"
         assert votes == ", ".join(f"{v} {verdicts.count(v)}" for v in ("decision", "sampling", "no comparable gain")
                                   if verdicts.count(v))
+
+
+def test_sft_reflect_runs_its_factor_of_sfts_steps():
+    """reflect_steps_factor: SFT-reflect takes round(factor x sft_steps) optimiser steps (one loss each), SFT keeps
+    sft_steps."""
+    p = _recipe("smoke", hidden=16, layers=1, base_steps=2, sft_steps=3, rl_steps=1, rl_prompts=2, group=2,
+                eval_prompts=4, bootstrap=10, attr_every=1, reflect_steps_factor=2.0)
+    res, _ = reproduce.run(p)
+    assert (len(res.losses["sft"]), len(res.losses["sft-reflect"])) == (3, 6)
+    assert sum(a["phase"] == "sft-reflect" for a in res.attribution) == 6  # probed every step (attr_every 1)

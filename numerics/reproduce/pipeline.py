@@ -71,7 +71,7 @@ def _run(preset: Preset, progress) -> tuple[RunResult, dict]:
                                             progress=progress)
     reflect = copy.deepcopy(base)
     res.losses["sft-reflect"], a_sft = train_supervised(
-        reflect, preset, preset.sft_steps, lambda: demo_batch(preset, rng, preset.batch, preset.reflect_frac, pool),
+        reflect, preset, round(preset.sft_steps * preset.reflect_steps_factor), lambda: demo_batch(preset, rng, preset.batch, preset.reflect_frac, pool),
         "sft-reflect", attr_batch=attr_batch, progress=progress)
     res.seconds["sft"] = time.perf_counter() - t
 

@@ -4,6 +4,7 @@ chain-of-thought attempts), the model size and the step counts of every phase.""
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 
@@ -47,6 +48,9 @@ class Preset:
     reflect_frac: float = 0.5  # share of the SFT-reflect demonstrations that carry a reflection
     wrong_source: str = "own"  # WRONG_SOURCES: where the reflection demos' wrong first attempts come from
     wrong_attempt_loss: str = "trained"  # WRONG_ATTEMPT_LOSSES: whether SFT trains on that wrong attempt's tokens
+    # SFT-reflect's optimiser steps as a multiple of sft_steps: 1 / (1 - reflect_frac) gives it as many correct
+    # first-attempt targets as SFT (each reflecting demonstration takes the place of a plain one)
+    reflect_steps_factor: float = 1.0
     eval_prompts: int = 100  # per digit count
     bootstrap: int = 500
     attr_every: int = 10  # attribution probe every k optimiser steps (SFT-reflect and RL)
@@ -62,6 +66,8 @@ class Preset:
                              f"no work), got attempt_format {self.attempt_format!r}")
         if self.wrong_attempt_loss not in WRONG_ATTEMPT_LOSSES:
             raise ValueError(f"wrong_attempt_loss must be one of {WRONG_ATTEMPT_LOSSES}, got {self.wrong_attempt_loss!r}")
+        if not (self.reflect_steps_factor >= 1 and math.isfinite(self.reflect_steps_factor)):
+            raise ValueError(f"reflect_steps_factor must be a finite number >= 1, got {self.reflect_steps_factor!r}")
         if not 0 <= self.reflect_frac <= 1:
             raise ValueError(f"reflect_frac must lie in [0, 1], got {self.reflect_frac!r}")
 
