@@ -478,7 +478,8 @@ def write_seeds_summary(out: Path) -> Path | None:
 RECIPES = {"cpu": (dict(wrong_source="answer-error"), dict(reflect_frac=0.25), dict(reflect_frac=0.75),
                    dict(wrong_attempt_loss="masked"), dict(reflect_steps_factor=2.0)),
            "cpu-cot": (dict(wrong_source="work-error"), dict(wrong_source="answer-error"), dict(reflect_frac=0.25),
-                       dict(reflect_frac=0.75), dict(wrong_attempt_loss="masked"), dict(reflect_steps_factor=2.0))}
+                       dict(reflect_frac=0.75), dict(wrong_attempt_loss="masked"), dict(reflect_steps_factor=2.0),
+                       dict(wrong_attempt_loss="masked", reflect_steps_factor=2.0))}
 RECIPE_SEEDS = (0, 1, 2, 3)
 
 
@@ -535,7 +536,7 @@ def recipes_table(sums: list[dict]) -> str:
     return "\n".join(rows)
 
 
-RECIPES_NOTE = ("Each recipe varies one factor (in bold) of the default (the base model's own wrong first attempts, "
+RECIPES_NOTE = ("Each recipe varies one factor (in bold; the chain-of-thought proxy's last recipe two) of the default (the base model's own wrong first attempts, "
                 "half the demonstrations reflecting, SFT trained on every demonstrated token, SFT-reflect as many "
                 "steps as SFT); seeds "
                 + ", ".join(map(str, RECIPE_SEEDS)) + " of each. Wrong first "
