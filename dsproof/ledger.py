@@ -171,13 +171,35 @@ EVIDENCE_COLUMNS = (
                    "computation is right. It does not say the paper's claim holds; the verdict does"))
 
 
+def markdown_table_html(text: str) -> str | None:
+    """A figure that is a Markdown table (the per-seed and per-recipe tables of sec4-empirical) as an HTML table with
+    escaped cells and **bold** kept; None for any other text."""
+    import html
+    import re
+
+    lines = text.strip().split("\n")
+    if len(lines) < 2 or not all(line.startswith("|") and line.endswith("|") for line in lines) \
+            or not re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[1]):
+        return None
+
+    def bold(cell: str) -> str:
+        return re.sub(r"[*][*](.+?)[*][*]", r"<b>\1</b>", html.escape(cell.strip()))
+
+    def cells(line: str, tag: str) -> str:
+        return "".join(f"<{tag}>{bold(c)}</{tag}>" for c in line[1:-1].split("|"))
+
+    rows = [f"<tr>{cells(lines[0], 'th')}</tr>"] + [f"<tr>{cells(line, 'td')}</tr>" for line in lines[2:]]
+    return '<table class="figure-table">' + "".join(rows) + "</table>"
+
+
 def evidence_html(e: Entry) -> str:
     """The claim's evidence table as one HTML block with no blank line (Markdown passes it through as it is): the
     cells are escaped, so no '|', backslash or line break in them can turn the table into a paragraph of text."""
     import html
 
     def cell(text) -> str:
-        return html.escape(str(text)).replace("\n", "<br>")
+        table = markdown_table_html(str(text))
+        return table if table is not None else html.escape(str(text)).replace("\n", "<br>")
 
     head = "".join(f'<th title="{cell(tip)}">{name}</th>' for name, tip in EVIDENCE_COLUMNS)
     rows = ["<tr>" + "".join(f"<td>{cell(c)}</td>" for c in (ev.kind, ev.scope, ev.description, ev.figure,

@@ -113,8 +113,8 @@ def image_is_blank(path: Path, min_fraction: float = 0.005) -> bool:
 
 
 def raw_tables(page: str) -> list[str]:
-    """The Markdown tables a renderer left as text in an HTML page: each paragraph that starts with '|' and holds a
-    '|---' rule or several '|'-separated cells (the first 80 characters of each)."""
+    """The Markdown tables a renderer left as text in an HTML page: each paragraph or table cell that starts with '|'
+    and holds a '|---' rule or several '|'-separated cells (the first 80 characters of each)."""
     from html.parser import HTMLParser
 
     found = []
@@ -125,11 +125,11 @@ def raw_tables(page: str) -> list[str]:
             self.open: list[list[str]] = []  # the text of each paragraph being read
 
         def handle_starttag(self, tag, attrs):
-            if tag == "p":
+            if tag in ("p", "td"):
                 self.open.append([])
 
         def handle_endtag(self, tag):
-            if tag == "p" and self.open:
+            if tag in ("p", "td") and self.open:
                 text = "".join(self.open.pop()).strip()
                 if text.startswith("|") and ("|---" in text.replace(" ", "") or text.count("|") >= 4):
                     found.append(text[:80])

@@ -192,3 +192,17 @@ def test_metrics_figure_is_legible_at_page_width():
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+def test_a_markdown_table_in_an_evidence_figure_is_drawn_as_a_table():
+    """The per-seed and per-recipe tables of sec4-empirical are Markdown in the ledger: on the pages they are HTML
+    tables (bold kept, cells escaped), and raw_tables finds one left as text in a table cell."""
+    figure = "| recipe | share |\n|---|---|\n| **masked** | 91% |\n| a<b | - |"
+    e = ledger.Entry(id="x", paper_ref="", statement="", verdict="open", status="ok", summary="", assumptions=[],
+                     evidence=[ledger.Evidence("numeric", "a table", figure, "")])
+    page = ledger.evidence_html(e)
+    assert ('<table class="figure-table"><tr><th>recipe</th><th>share</th></tr><tr><td><b>masked</b></td><td>91%</td>'
+            "</tr><tr><td>a&lt;b</td><td>-</td></tr></table>") in page
+    assert not report.raw_tables(page)
+    assert report.raw_tables("<table><tr><td>" + html.escape(figure).replace("\n", "<br>") + "</td></tr></table>")
+    assert ledger.markdown_table_html("a | b\n|---|") is None and ledger.markdown_table_html("| a |") is None
