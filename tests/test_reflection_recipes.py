@@ -299,3 +299,39 @@ def test_sft_reflect_runs_its_factor_of_sfts_steps():
     res, _ = reproduce.run(p)
     assert (len(res.losses["sft"]), len(res.losses["sft-reflect"])) == (3, 6)
     assert sum(a["phase"] == "sft-reflect" for a in res.attribution) == 6  # probed every step (attr_every 1)
+
+
+def test_the_confirmatory_recipe_decides_only_on_all_its_fresh_seeds(tmp_path, monkeypatch):
+    """CONFIRMATORY: the artefact-free chain-of-thought recipe read on seeds 4-11 by the robust-decision rule. Its
+    seeds 0-3 (the sweep that chose it) never count; with only some of its seeds saved it is shown, not read; with
+    all of them it decides the claim when the decision part carries most of the pooled gain robustly."""
+    monkeypatch.setattr(reproduction, "OUT", tmp_path)
+    damaged = {1: (OK_PS, LOW_PS, SIG, (0.3, 0.0)), 2: (OK_PS, LOW_PS, SIG, (0.3, 0.0))}
+    decision = {1: (OK_PS, OK_PS, SIG, (0.01, 0.05)), 2: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0))}
+    sampling = {1: (OK_PS, OK_PS, SIG, (0.05, 0.01)), 2: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0))}
+    recipe = reproduction.CONFIRMATORY["recipe"]
+    folder = reproduction.recipe_name("cpu-cot", **recipe)
+    assert folder == "cpu-cot-masked-steps2x" and reproduction.CONFIRMATORY["seeds"] == tuple(range(4, 12))
+    _write(tmp_path, "cpu-cot", "cpu-cot", {s: damaged for s in range(8)})
+    _write(tmp_path, "cpu-cot", folder, {s: sampling for s in range(4)}, **recipe)  # the choosing seeds: not read
+    assert reproduction.check_empirical().verdict == "open" and reproduction.confirmatory_summary() is None
+    for s in range(4, 8):
+        _write(tmp_path, "cpu-cot", folder, {s: decision}, **recipe)
+    o = reproduction.check_empirical()
+    assert o.verdict == "open" and "confirmatory" not in o.deciding  # 4 of 8 seeds: shown, not read
+    assert any(e.description.startswith("the confirmatory run") for e in o.evidence)
+    for s in range(8, 12):
+        _write(tmp_path, "cpu-cot", folder, {s: decision if s < 11 else sampling}, **recipe)
+    o = reproduction.check_empirical()
+    # 7 seeds vote decision, 1 sampling; pooled (0.01 x 7 + 0.05, 0.05 x 7 + 0.01): decision 0.36 of 0.48
+    assert o.verdict == "holds-under-assumptions" and "under the confirmatory recipe" in o.summary
+    assert "confirmatory recipe (cpu-cot-masked-steps2x, 8 seeds): per seed decision 7, sampling 1; pooled over 8 " \
+           "of 16 cells the decision part carries 75%" in o.deciding
+    table = [e for e in o.evidence if e.description.startswith("the confirmatory run")][0].figure
+    assert "| 4 |" in table and "| 11 |" in table and "| 3 |" not in table
+    for s in range(4, 12):  # sampling wins the votes: read, and open
+        (tmp_path / f"{folder}-seed{s}" / "results.json").unlink()
+        (tmp_path / f"{folder}-seed{s}").rmdir()
+        _write(tmp_path, "cpu-cot", folder, {s: sampling if s < 9 else decision}, **recipe)
+    o = reproduction.check_empirical()
+    assert o.verdict == "open" and "its confirmatory recipe does not decide it either" in o.summary
