@@ -623,6 +623,9 @@ def _robustly_decision(sm: dict | None) -> bool:
         "pooling rule: " + POOLING_RULE,
         "a verdict per seed and leave-one-seed-out over every saved seed of the most informative preset of each "
         "format (h100 > cpu > smoke); never trains",
+        "the reflection recipe (how SFT-reflect's demonstrations are built) varied one factor at a time on seeds 0-3; "
+        "the recipe they showed free of the reflection-SFT artefact is read on fresh seeds 4-11 (CONFIRMATORY), "
+        "declared before those seeds ran",
         "what a proxy can show: whether the paper's mechanism (RL raising p_dW) appears, and is needed, in a model "
         "where it is possible; what it cannot show: how a 7B model's gain splits, so a proxy's 'sampling' is a "
         "counterexample in a proxy, never a refutation, and its 'decision' is support under these assumptions"],
