@@ -514,7 +514,7 @@ def recipes_table(sums: list[dict]) -> str:
     head = ["proxy", "wrong first attempts", "reflecting demos", "loss on the wrong attempt", "SFT-reflect steps", "seeds",
             "p_s SFT-reflect - SFT (mean)",
             "cells pooled", f"excluded: {LOWERED_PS}", f"excluded: {NOT_SIGNIFICANT}", f"excluded: {NO_SPLIT}",
-            "pooled predicted gain", "pooled decision share", "per-seed verdicts"]
+            "pooled predicted gain", "pooled decision share", "decision part: p_dC, p_dW", "per-seed verdicts"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for sm in sums:
         recipe = {k: getattr(PRESETS[sm["preset"]], k) for k in RECIPE_FIELDS} | sm["recipe"]
@@ -530,6 +530,7 @@ def recipes_table(sums: list[dict]) -> str:
                f"{len(pooled)} of {len(sm['cells'])}",
                *(str(sm["excluded"].get(why, 0)) for why in (LOWERED_PS, NOT_SIGNIFICANT, NO_SPLIT)),
                f"{sum(c['split']['total'] for c in pooled):+.3f}" if pooled else "-", _fmt_share(sm["share"]),
+               "{:+.3f}, {:+.3f}".format(*_decision_parts(sm)) if pooled else "-",
                ", ".join(f"{v} {votes.count(v)}" for v in ("decision", "sampling", "no comparable gain")
                          if votes.count(v))]
         rows.append("| " + " | ".join(row) + " |")
@@ -580,6 +581,13 @@ def confirmatory_summary(out: Path | None = None) -> dict | None:
     return dict(sm, label=sm["label"] + ", confirmatory recipe", preset=recipe_name(name, **recipe))
 
 
+def _decision_parts(sm: dict) -> tuple[float, float]:
+    """The pooled cells' summed Shapley parts of p_dC (stopping after a correct attempt) and p_dW (resampling after a
+    wrong one): the decision part's two halves."""
+    pooled = [c for c in sm["cells"] if c["excluded"] is None]
+    return sum(c["split"]["p_dC"] for c in pooled), sum(c["split"]["p_dW"] for c in pooled)
+
+
 def _proxy_reading(sm: dict) -> str:
     loso = [v for v in sm["loso"].values() if not math.isnan(v)]
     counts = {v: sum(x == v for x in sm["verdicts"].values()) for v in ("decision", "sampling", "no comparable gain")}
@@ -587,6 +595,7 @@ def _proxy_reading(sm: dict) -> str:
             + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
             + f"; pooled over {sum(c['excluded'] is None for c in sm['cells'])} of {len(sm['cells'])} cells the decision "
             f"part carries {_fmt_share(sm['share'])}"
+            + (" (p_dC {:+.3f}, p_dW {:+.3f})".format(*_decision_parts(sm)) if not math.isnan(sm["share"]) else "")
             + (f", {min(loso):.0%} to {max(loso):.0%} leaving one seed out" if loso else ""))
 
 
@@ -596,7 +605,10 @@ def _reading_word(sm: dict) -> str:
         return "no pooled cell"
     if sm["share"] <= 0.5:
         return "sampling carries most of the pooled gain"
-    return "decision, robustly" if _robustly_decision(sm) else "decision, not robustly (a seed left out or the votes turn it)"
+    if not _robustly_decision(sm):
+        return "decision, not robustly (a seed left out or the votes turn it)"
+    return "decision, robustly" + ("" if _by_resampling(sm) else ", but through p_dC (stopping after a correct "
+                                   "attempt), not p_dW (resampling after a wrong one)")
 
 
 def _robustly_decision(sm: dict | None) -> bool:
@@ -607,6 +619,15 @@ def _robustly_decision(sm: dict | None) -> bool:
     loso = list(sm["loso"].values())
     votes = list(sm["verdicts"].values())
     return all(not math.isnan(v) and v > 0.5 for v in loso) and votes.count("decision") > votes.count("sampling")
+
+
+def _by_resampling(sm: dict | None) -> bool:
+    """The paper's mechanism: robustly decision (:func:`_robustly_decision`), and within the decision part p_dW
+    (resampling when wrong) carries more of the pooled gain than p_dC (stopping when right)."""
+    if not _robustly_decision(sm):
+        return False
+    d_c, d_w = _decision_parts(sm)
+    return d_w > d_c
 
 
 @claim("sec4-empirical", "§4, Table 1", "RL's gain over SFT comes mostly from the decision part (p_dW: resampling "
@@ -671,11 +692,12 @@ def check_empirical() -> Outcome:
                        "too small and briefly trained to test the claim.")
     readings = "; ".join(_proxy_reading(sm) for sm in present)
     cot, answer = sums["cot"], sums["answer"]
-    if _robustly_decision(cot) or _robustly_decision(confirm):
+    if _by_resampling(cot) or _by_resampling(confirm):
         verdict = "holds-under-assumptions"
         closing = ("In the chain-of-thought proxy, where a decision can see an error, the decision part carries "
-                   "most of RL's comparable gain in most seeds and with any one seed left out"
-                   + ("" if _robustly_decision(cot) else " under the confirmatory recipe (" + _proxy_reading(confirm)
+                   "most of RL's comparable gain in most seeds and with any one seed left out, p_dW (resampling "
+                   "when wrong) more of it than p_dC"
+                   + ("" if _by_resampling(cot) else " under the confirmatory recipe (" + _proxy_reading(confirm)
                       + "), not under the default recipe, where reflection-SFT's damage to p_s leaves no cell to "
                       "compare")
                    + ": support for the mechanism from a small proxy, not a measurement of the 7B model's split")
@@ -689,13 +711,19 @@ def check_empirical() -> Outcome:
                "gives most of the pooled gain to sampling: a counterexample in a small proxy, outside the paper's "
                "setting (a 7B model), so not a refutation")
         closing = f"Open: the chain-of-thought proxy {why}"
-        if confirm is not None:
+        if confirm is not None and _robustly_decision(confirm):
+            closing += (f"; under its confirmatory recipe the decision part carries the gain robustly "
+                        f"({_proxy_reading(confirm)}), but through p_dC, stopping after a correct attempt (RL undoing "
+                        "reflection-SFT's lowering of p_dC), while p_dW, the paper's resampling when wrong, adds "
+                        "less: not the paper's mechanism")
+        elif confirm is not None:
             closing += f"; its confirmatory recipe does not decide it either ({_proxy_reading(confirm)})"
     cot_recipes = [sm for sm in recipes if cot and sm["preset"] == cot["preset"]]
     if len(cot_recipes) > 1:  # the default recipe and at least one variant
         pooling = [sm for sm in cot_recipes if any(c["excluded"] is None for c in sm["cells"])]
         closing += (f"; {len(pooling)} of its {len(cot_recipes)} reflection recipes (recipes.md: the wrong "
-                    "attempts' source, the reflecting share, the wrong attempt's loss) pool a cell")
+                    "attempts' source, the reflecting share, the wrong attempt's loss, SFT-reflect's steps) pool a "
+                    "cell")
     control = ("" if answer is None else
                ". The answer-only control (no evidence in an attempt a decision could check): "
                + _reading_word(answer))
@@ -708,5 +736,5 @@ def check_empirical() -> Outcome:
                    + ("; " + _proxy_reading(confirm) if confirm is not None else ""),
                    threshold="holds iff, in the chain-of-thought proxy (its default recipe, or the confirmatory recipe "
                    "on its " + str(len(CONFIRMATORY["seeds"])) + " fresh seeds), the decision part carries more than "
-                   "half of the pooled gain, still does with any one seed left out, and more seeds vote decision than "
-                   "sampling")
+                   "half of the pooled gain, still does with any one seed left out, more seeds vote decision than "
+                   "sampling, and p_dW (resampling when wrong) carries more of it than p_dC")

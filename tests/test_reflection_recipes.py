@@ -200,11 +200,11 @@ def test_recipes_table_pools_by_the_seeds_rule_and_keeps_fewer_seeds(tmp_path, m
     # default: pooled cells (0.01, 0.03) and (0.06, 0.02): decision 0.05 of 0.12; seeds 1 and 3 damaged (2 cells
     # each), seeds 0 and 2 have one not-significant cell each
     assert rows["own0.5"] == ("| chain of thought (cpu-cot) | own | 0.5 | trained | 1 x SFT's | 0, 1, 2, 3 | +0.000 | "
-                              "2 of 8 | 4 | 2 | 0 | +0.120 | 42% | decision 1, sampling 1, no comparable gain 2 |")
+                              "2 of 8 | 4 | 2 | 0 | +0.120 | 42% | +0.000, +0.050 | decision 1, sampling 1, no comparable gain 2 |")
     # work errors: pooled (0.02, 0.06) and (0.01, 0.03): decision 0.09 of 0.12; one not-significant cell per seed
     assert rows["**work-error**0.5"] == ("| chain of thought (cpu-cot) | **work-error** | 0.5 | trained | 1 x SFT's | 0, 2 "
-                                         "| +0.000 | 2 of 4 | 0 | 2 | 0 | +0.120 | 75% | decision 2 |")
-    assert rows["own**0.25**"].endswith("| 1 | +0.000 | 0 of 2 | 2 | 0 | 0 | - | - | no comparable gain 1 |")
+                                         "| +0.000 | 2 of 4 | 0 | 2 | 0 | +0.120 | 75% | +0.000, +0.090 | decision 2 |")
+    assert rows["own**0.25**"].endswith("| 1 | +0.000 | 0 of 2 | 2 | 0 | 0 | - | - | - | no comparable gain 1 |")
     # the p_s column: what the reflection demos did to p_s, mean over seeds and digit counts
     for p in tmp_path.glob("cpu-cot-frac0.25*/results.json"):
         d = json.loads(p.read_text())
@@ -241,8 +241,8 @@ def test_committed_recipes_table_recomputed_from_the_runs():
     assert (reproduction.OUT / "recipes.md").read_text().endswith(table + "\n")
     rows = [r.strip("| ").split(" | ") for r in table.splitlines()[2:]]
     assert sum("**" not in " ".join(r) for r in rows) == len(reproduction.RECIPES)  # each preset's default recipe
-    for proxy, source, frac, loss, steps, seeds, ps_change, pooled, lowered, not_sig, no_split, gain, share, votes \
-            in rows:
+    for proxy, source, frac, loss, steps, seeds, ps_change, pooled, lowered, not_sig, no_split, gain, share, parts, \
+            votes in rows:
         preset = re.search(r"\((\S+)\)", proxy).group(1)
         source, frac, loss = source.strip("*"), float(frac.strip("*")), loss.strip("*")
         steps = float(steps.removesuffix(" x SFT's").strip("*"))
@@ -256,7 +256,7 @@ def test_committed_recipes_table_recomputed_from_the_runs():
                    and d["preset"].get("reflect_steps_factor", 1.0) == steps for d in runs)
         assert seeds.split(", ") == [str(d["preset"]["seed"]) for d in sorted(runs, key=lambda d: d["preset"]["seed"])]
         counts = dict(lowered=0, not_sig=0, no_split=0)
-        samp = dec = total = 0.0
+        samp = dec = total = d_c = d_w = 0.0
         changes, verdicts = [], []
         n_pooled = n_cells = 0
         for d in runs:
@@ -276,6 +276,7 @@ def test_committed_recipes_table_recomputed_from_the_runs():
                 else:
                     n_pooled += 1
                     samp, dec, total = samp + g["p_s"] + g["p_retry"], dec + g["p_dC"] + g["p_dW"], total + g["total"]
+                    d_c, d_w = d_c + g["p_dC"], d_w + g["p_dW"]
                     s_seed, d_seed = s_seed + g["p_s"] + g["p_retry"], d_seed + g["p_dC"] + g["p_dW"]
             verdicts.append("no comparable gain" if s_seed == d_seed == 0 else
                             "decision" if d_seed / (abs(s_seed) + abs(d_seed)) > 0.5 else "sampling")
@@ -285,8 +286,9 @@ def test_committed_recipes_table_recomputed_from_the_runs():
         if n_pooled:
             assert float(gain) == pytest.approx(total, abs=5.001e-4)
             assert float(share.rstrip("%")) == pytest.approx(100 * dec / (abs(samp) + abs(dec)), abs=0.5001)
+            assert [float(x) for x in parts.split(", ")] == pytest.approx([d_c, d_w], abs=5.001e-4)
         else:
-            assert gain == share == "-"
+            assert gain == share == parts == "-"
         assert votes == ", ".join(f"{v} {verdicts.count(v)}" for v in ("decision", "sampling", "no comparable gain")
                                   if verdicts.count(v))
 
@@ -299,6 +301,12 @@ def test_sft_reflect_runs_its_factor_of_sfts_steps():
     res, _ = reproduce.run(p)
     assert (len(res.losses["sft"]), len(res.losses["sft-reflect"])) == (3, 6)
     assert sum(a["phase"] == "sft-reflect" for a in res.attribution) == 6  # probed every step (attr_every 1)
+
+
+def _with_recipe(seed, cells, recipe):
+    d = _fake_run(seed, "cpu-cot", cells)
+    d["preset"].update(recipe)
+    return d
 
 
 def test_the_confirmatory_recipe_decides_only_on_all_its_fresh_seeds(tmp_path, monkeypatch):
@@ -329,6 +337,12 @@ def test_the_confirmatory_recipe_decides_only_on_all_its_fresh_seeds(tmp_path, m
            "of 16 cells the decision part carries 75%" in o.deciding
     table = [e for e in o.evidence if e.description.startswith("the confirmatory run")][0].figure
     assert "| 4 |" in table and "| 11 |" in table and "| 3 |" not in table
+    via_stopping = {1: (OK_PS, OK_PS, SIG, (0.01, 0.05, -0.01)), 2: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0))}
+    for s in range(4, 12):  # the decision part robustly, but through p_dC (stopping when right): open
+        (tmp_path / f"{folder}-seed{s}" / "results.json").write_text(json.dumps(_with_recipe(s, via_stopping, recipe)))
+    o = reproduction.check_empirical()
+    assert o.verdict == "open" and "but through p_dC" in o.summary and "not the paper's mechanism" in o.summary
+    assert "(p_dC +0.400, p_dW -0.080)" in o.deciding
     for s in range(4, 12):  # sampling wins the votes: read, and open
         (tmp_path / f"{folder}-seed{s}" / "results.json").unlink()
         (tmp_path / f"{folder}-seed{s}").rmdir()

@@ -505,7 +505,8 @@ def test_gain_split_against_subset_shapley_and_recursion():
 # ------------------------------------------------------------------ sec4-empirical: pooling, per seed, leave-one-out
 def _fake_run(seed: int, name: str, cells: dict) -> dict:
     """A results.json with in-distribution cells n -> (sft p_s CI, sft-reflect p_s CI, paired accuracy gain
-    (est, lo, hi), split (sampling, decision)); every other field well-formed and uninformative."""
+    (est, lo, hi), split (sampling, decision) with the decision part in p_dW, or (sampling, p_dC, p_dW)); every other
+    field well-formed and uninformative."""
     import dataclasses
 
     preset = dict(dataclasses.asdict(reproduce.PRESETS[name]), seed=seed)
@@ -516,11 +517,13 @@ def _fake_run(seed: int, name: str, cells: dict) -> dict:
     ci = {k: (v - 0.1, v + 0.1) for k, v in metric.items()}
     models = {m: {str(n): dict(metrics=metric, ci=dict(ci)) for n in ns} for m in ("base", "sft", "sft-reflect", "rl")}
     diffs, gains = {}, {}
-    for n, (sft_ci, refl_ci, gain, (samp, dec)) in cells.items():
+    for n, (sft_ci, refl_ci, gain, (samp, *parts)) in cells.items():
+        d_c, d_w = (0.0, *parts) if len(parts) == 1 else parts
+        dec = d_c + d_w
         models["sft"][str(n)] = dict(metrics=metric, ci=dict(ci, p_s=sft_ci))
         models["sft-reflect"][str(n)] = dict(metrics=metric, ci=dict(ci, p_s=refl_ci))
         diffs[str(n)] = dict(accuracy=gain)
-        gains[str(n)] = dict(total=samp + dec, p_s=samp, p_retry=0.0, p_dC=dec, p_dW=0.0, sampling=samp, decision=dec)
+        gains[str(n)] = dict(total=samp + dec, p_s=samp, p_retry=0.0, p_dC=d_c, p_dW=d_w, sampling=samp, decision=dec)
     for n in preset["ood_digits"]:
         diffs[str(n)] = dict(accuracy=(0.0, -0.1, 0.1))
     return dict(status="ok", description=f"fake {name}", preset=preset, models=models, diffs=diffs, gains=gains,
