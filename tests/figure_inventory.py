@@ -121,6 +121,7 @@ LEDGER: dict[tuple[str, str], tuple[str, str]] = {
     ("sec4-empirical", "finite-budget predictions vs observed accuracy"): _EMPIRICAL,
     ("sec4-empirical", "the proxies side by side, per seed"): (REP + "test_pooling_rule_per_seed_verdicts_and_leave_one_seed_out", HAND),
     ("sec4-empirical", "the reflection recipe, one factor at a time"): ("tests/test_reflection_recipes.py::test_committed_recipes_table_recomputed_from_the_runs", IDENTITY),
+    ("sec4-empirical", "the confirmatory run"): ("tests/test_reflection_recipes.py::test_committed_confirmatory_table_recomputed_from_the_runs", IDENTITY),
     # App. C mapped (numerics/figure1.py): closed-form training against autograd loops and a referee's derivation
     ("appC-toy", "one setting (theta0 = 0, w = 0.05"): (FIG1 + "test_default_setting_equals_an_independent_referee_derivation", HAND),
     ("appC-toy", "L=1, 360 settings"): (FIG1 + "test_sweep_rows_equal_an_autograd_training_loop", AUTOGRAD),

@@ -349,3 +349,57 @@ def test_the_confirmatory_recipe_decides_only_on_all_its_fresh_seeds(tmp_path, m
         _write(tmp_path, "cpu-cot", folder, {s: sampling if s < 9 else decision}, **recipe)
     o = reproduction.check_empirical()
     assert o.verdict == "open" and "its confirmatory recipe does not decide it either" in o.summary
+
+
+CONFIRMATORY_RUNS = sorted(reproduction.OUT.glob("cpu-cot-masked-steps2x-seed*/results.json"))
+
+
+@pytest.mark.skipif(not CONFIRMATORY_RUNS, reason="no confirmatory run committed under reports/reproduce/")
+def test_committed_confirmatory_table_recomputed_from_the_runs():
+    """The confirmatory run's figures in the committed ledger, recomputed here from the results.json files of seeds
+    4-11 (written out again, not calling the code under test): per seed the pooled cells, their summed gain, the
+    decision share and the verdict; the pooled row with its exclusions; leave-one-seed-out; and the p_dC / p_dW
+    halves of the decision part that the summary quotes."""
+    runs = {d["preset"]["seed"]: d for d in (json.loads(p.read_text()) for p in CONFIRMATORY_RUNS)}
+    runs = {s: d for s, d in runs.items() if 4 <= s <= 11}
+    assert sorted(runs) == list(range(4, 12))
+    assert all(d["preset"]["wrong_attempt_loss"] == "masked" and d["preset"]["reflect_steps_factor"] == 2.0
+               for d in runs.values())
+    cells = []  # (seed, n, excluded reason or None, split)
+    for s, d in sorted(runs.items()):
+        for n in map(str, d["preset"]["id_digits"]):
+            sft, refl, g = d["models"]["sft"][n], d["models"]["sft-reflect"][n], d["gains_retry"].get(n)
+            why = ("no split" if not g else "lowered" if refl["ci"]["p_s"][1] < sft["ci"]["p_s"][0] else
+                   "not significant" if d["diffs"][n]["accuracy"][1] <= 0 else None)
+            cells.append((s, n, why, g))
+
+    def share(cs):
+        samp = sum(g["p_s"] + g["p_retry"] for _, _, w, g in cs if w is None)
+        dec = sum(g["p_dC"] + g["p_dW"] for _, _, w, g in cs if w is None)
+        return float("nan") if samp == dec == 0 else dec / (abs(samp) + abs(dec))
+
+    ledger_entry = json.loads((reproduction.ROOT / "reports" / "ledger.json").read_text())["claims"]
+    entry = [c for c in ledger_entry if c["id"] == "sec4-empirical"][0]
+    table = [e for e in entry["evidence"] if e["description"].startswith("the confirmatory run")][0]["figure"]
+    rows = {r.strip("| ").split(" | ")[0]: r.strip("| ").split(" | ")[1:] for r in table.splitlines()[2:]}
+    for s in range(4, 12):
+        mine = [c for c in cells if c[0] == s]
+        pooled = [c for c in mine if c[2] is None]
+        got = rows[str(s)]
+        assert got[0].startswith(f"{len(pooled)} of {len(mine)}")
+        if pooled:
+            assert float(got[1]) == pytest.approx(sum(g["total"] for *_, g in pooled), abs=5.001e-4)
+            assert float(got[2].rstrip("%")) == pytest.approx(100 * share(mine), abs=0.5001)
+            assert got[3] == ("decision" if share(mine) > 0.5 else "sampling")
+        else:
+            assert got[1:] == ["-", "-", "no comparable gain"]
+    pooled = [c for c in cells if c[2] is None]
+    assert rows["pooled"][0] == f"{len(pooled)} of {len(cells)}"
+    assert float(rows["pooled"][2].rstrip("%")) == pytest.approx(100 * share(cells), abs=0.5001)
+    for why, label in (("not significant", "RL's gain not significant"), ("lowered", "reflection-SFT lowered p_s")):
+        count = sum(c[2] == why for c in cells)
+        assert (f"{label} {count}" in rows["pooled"][3]) == (count > 0)
+    loso = [share([c for c in cells if c[0] != s]) for s in range(4, 12)]
+    assert rows["leave one seed out"][2] == f"{min(loso):.0%} to {max(loso):.0%}"
+    d_c, d_w = (sum(g[k] for *_, g in pooled) for k in ("p_dC", "p_dW"))
+    assert f"(p_dC {d_c:+.3f}, p_dW {d_w:+.3f})" in entry["deciding"]
