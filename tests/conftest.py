@@ -39,19 +39,17 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.xdist_group(item.path.name))
     if torch.cuda.is_available():
         return
-    require = config.getoption("--require-gpu")
+    if config.getoption("--require-gpu"):
+        return  # pytest_runtest_setup fails them
     for item in items:
         if "gpu" in item.keywords:
-            if require:
-                item.add_marker(pytest.mark.xfail(reason="no CUDA device", run=False, strict=True))
-            else:
-                item.add_marker(pytest.mark.skip(reason="no CUDA device (use --require-gpu to make this a failure)"))
+            item.add_marker(pytest.mark.skip(reason="no CUDA device (use --require-gpu to make this a failure)"))
 
 
-@pytest.fixture(autouse=True)
-def _require_gpu_guard(request):
-    if "gpu" in request.keywords and request.config.getoption("--require-gpu") and not torch.cuda.is_available():
-        pytest.fail("--require-gpu given but no CUDA device is available")
+def pytest_runtest_setup(item):
+    """--require-gpu without a CUDA device: each gpu test fails before its fixtures are built (exit code 1)."""
+    if "gpu" in item.keywords and item.config.getoption("--require-gpu") and not torch.cuda.is_available():
+        pytest.fail("--require-gpu given but no CUDA device is available", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,16 @@ def test_readme_gpu_checks_point_to_the_script():
                 "--dtype \"$dtype\" --flops", "benchmarks/rollouts_cost.py --device cuda --dtype \"$dtype\"",
                 "for preset in h100 h100-cot", "reproduce --preset \"$preset\""):
         assert cmd in script, cmd
+
+
+def test_require_gpu_turns_the_skip_into_a_failure():
+    """The README's GPU checks: without CUDA a gpu test is skipped, and with --require-gpu it fails (exit code 1)."""
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the gpu tests would run")
+    test = "tests/test_rollouts.py::test_rollouts_probe_on_cuda_in_fp32_and_bf16"
+    base = [sys.executable, "-m", "pytest", test, "-q", "-n0", "-p", "no:cacheprovider"]
+    skipped = subprocess.run(base, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert skipped.returncode == 0 and "2 skipped" in skipped.stdout, skipped.stdout[-500:]
+    failed = subprocess.run([*base, "--require-gpu"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert failed.returncode == 1 and "--require-gpu given but no CUDA device is available" in failed.stdout, \
+        failed.stdout[-500:]
