@@ -172,6 +172,8 @@ def reproduction_html(reproduction: dict[str, dict]) -> str:
     the sec4-empirical evidence pools them)."""
     from numerics.reproduce import PRESETS
 
+    from .reproduction import RECIPE_FIELDS
+
     parts = []
     others = {name: r for name, r in reproduction.items() if name not in PRESETS}
     for preset, r in reproduction.items():
@@ -194,7 +196,7 @@ def reproduction_html(reproduction: dict[str, dict]) -> str:
         rows = []
         for name, r in others.items():
             p = r.get("preset", {})
-            recipe = ", ".join(f"{k} {p[k]}" for k in ("wrong_source", "reflect_frac", "wrong_attempt_loss") if k in p)
+            recipe = ", ".join(f"{k} {p[k]}" for k in RECIPE_FIELDS if k in p)
             rows.append([f'<a href="reproduce/{_e(name)}/table.md">{_e(name)}</a>', _e(str(p.get("seed", ""))),
                          _e(p.get("attempt_format", "answer")), _e(recipe)])
         parts.append(_table(["run", "seed", "attempts", "reflection recipe"], rows))

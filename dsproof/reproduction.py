@@ -4,6 +4,7 @@ them (§4's empirical claim: RL's gain over SFT comes mostly from the decision p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -173,8 +174,6 @@ def default_out(preset: str) -> Path:
 def resolve_preset(preset: str, device: str | None = None, **overrides) -> Preset:
     """The named preset with ``device`` and field overrides applied; ValueError for an unknown preset,
     RuntimeError when it needs CUDA and torch has none."""
-    import dataclasses
-
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; expected one of {tuple(PRESETS)}")
     if device is not None:
@@ -200,25 +199,25 @@ def reproduce(preset: str, out: Path | None = None, device: str | None = None, p
     return path
 
 
-#: the preset fields of the reflection recipe (how the SFT-reflect demonstrations are built)
-RECIPE_FIELDS = ("wrong_source", "reflect_frac", "wrong_attempt_loss", "reflect_steps_factor")
+#: the preset fields of the reflection recipe (how the SFT-reflect demonstrations are built): field -> (its
+#: results-folder suffix where it differs from the preset's, its column in the recipes table, its cell there)
+RECIPE_FIELDS = {"wrong_source": ("-src-{}", "wrong first attempts", "{}"),
+                 "reflect_frac": ("-frac{}", "reflecting demos", "{}"),
+                 "wrong_attempt_loss": ("-{}", "loss on the wrong attempt", "{}"),
+                 "reflect_steps_factor": ("-steps{}x", "SFT-reflect steps", "{} x SFT's")}
+
+
+def _recipe_value(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def recipe_name(preset: str, **recipe) -> str:
     """The results-folder stem of a reflection recipe: the preset's name, then each recipe field that differs from
-    the preset's (``-src-<wrong_source>``, ``-frac<reflect_frac>``, ``-<wrong_attempt_loss>``,
+    the preset's (RECIPE_FIELDS: ``-src-<wrong_source>``, ``-frac<reflect_frac>``, ``-<wrong_attempt_loss>``,
     ``-steps<reflect_steps_factor>x``), so a variant never overwrites the default runs."""
     default = PRESETS[preset]
-    name = preset
-    if recipe.get("wrong_source", default.wrong_source) != default.wrong_source:
-        name += f"-src-{recipe['wrong_source']}"
-    if recipe.get("reflect_frac", default.reflect_frac) != default.reflect_frac:
-        name += f"-frac{recipe['reflect_frac']:g}"
-    if recipe.get("wrong_attempt_loss", default.wrong_attempt_loss) != default.wrong_attempt_loss:
-        name += f"-{recipe['wrong_attempt_loss']}"
-    if recipe.get("reflect_steps_factor", default.reflect_steps_factor) != default.reflect_steps_factor:
-        name += f"-steps{recipe['reflect_steps_factor']:g}x"
-    return name
+    return preset + "".join(suffix.format(_recipe_value(recipe[k])) for k, (suffix, _, _) in RECIPE_FIELDS.items()
+                            if recipe.get(k, getattr(default, k)) != getattr(default, k))
 
 
 def run_folder(preset: str, p: Preset) -> str:
@@ -331,23 +330,21 @@ def saved_runs(root: Path, stem: str) -> list[tuple[str, dict]]:
 
 #: preset fields that may differ between seeds of one pool (where and with which seed it ran)
 RUN_FIELDS = ("seed", "device", "matmul_precision", "description")
+#: each preset field's default (numerics.reproduce.Preset)
+FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Preset)}
 
 
 def same_settings(runs: list[tuple[str, dict]], name: str, **recipe) -> tuple[list, list]:
     """Split saved runs into those made with the current settings of preset ``name`` (with the ``recipe``
     overrides: RECIPE_FIELDS) (every field but RUN_FIELDS equal) and stale ones (made with other sizes or steps:
     pooling them would mix experiments)."""
-    import dataclasses
-
     want = {k: v for k, v in dataclasses.asdict(dataclasses.replace(PRESETS[name], **recipe)).items()
             if k not in RUN_FIELDS} if name in PRESETS else None
     same, stale = [], []
     for label, d in runs:
         got = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d["preset"].items() if k not in RUN_FIELDS}
-        got.setdefault("attempt_format", "answer")  # runs saved before the field existed were answer-only
-        got.setdefault("wrong_source", "own")  # ... and took the base model's own errors
-        got.setdefault("wrong_attempt_loss", "trained")  # ... and trained on them
-        got.setdefault("reflect_steps_factor", 1.0)  # ... for as many steps as SFT
+        for k in ("attempt_format", *RECIPE_FIELDS):  # runs saved before a field existed ran with its default
+            got.setdefault(k, FIELD_DEFAULTS[k])
         (same if want is None or got == want else stale).append((label, d))
     return same, stale
 
@@ -511,20 +508,17 @@ def recipes_table(sums: list[dict]) -> str:
     """Markdown: one row per (proxy, recipe): the wrong first attempts' source and the reflecting share, seeds, the
     mean p_s change from SFT to SFT-reflect, cells pooled (POOLING_RULE) and why the others are not, the pooled
     predicted gain and decision share, and the per-seed verdicts."""
-    head = ["proxy", "wrong first attempts", "reflecting demos", "loss on the wrong attempt", "SFT-reflect steps", "seeds",
-            "p_s SFT-reflect - SFT (mean)",
+    head = ["proxy", *(column for _, column, _ in RECIPE_FIELDS.values()), "seeds", "p_s SFT-reflect - SFT (mean)",
             "cells pooled", f"excluded: {LOWERED_PS}", f"excluded: {NOT_SIGNIFICANT}", f"excluded: {NO_SPLIT}",
             "pooled predicted gain", "pooled decision share", "decision part: p_dC, p_dW", "per-seed verdicts"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for sm in sums:
         recipe = {k: getattr(PRESETS[sm["preset"]], k) for k in RECIPE_FIELDS} | sm["recipe"]
-        varied = {k: f"**{v:g}**" if isinstance(v, float) else f"**{v}**" for k, v in sm["recipe"].items()}
         pooled = [c for c in sm["cells"] if c["excluded"] is None]
         votes = list(sm["verdicts"].values())
-        row = [f"{sm['label']} ({sm['preset']})", varied.get("wrong_source", recipe["wrong_source"]),
-               varied.get("reflect_frac", f"{recipe['reflect_frac']:g}"),
-               varied.get("wrong_attempt_loss", recipe["wrong_attempt_loss"]),
-               varied.get("reflect_steps_factor", f"{recipe['reflect_steps_factor']:g}") + " x SFT's",
+        row = [f"{sm['label']} ({sm['preset']})",
+               *(cell.format(f"**{_recipe_value(recipe[k])}**" if k in sm["recipe"] else _recipe_value(recipe[k]))
+                 for k, (_, _, cell) in RECIPE_FIELDS.items()),  # the varied fields in bold
                ", ".join(map(str, sm["seeds"])),
                f"{_ps_change(sm['runs']):+.3f}",
                f"{len(pooled)} of {len(sm['cells'])}",

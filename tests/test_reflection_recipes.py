@@ -171,13 +171,18 @@ def test_each_recipe_has_its_own_folder():
 
 
 # ------------------------------------------------------------------ the recipes table
+def _with_recipe(seed, name, cells, recipe):
+    """A fake results.json (test_reproduce._fake_run) made with the reflection ``recipe``."""
+    d = _fake_run(seed, name, cells)
+    d["preset"].update(recipe)
+    return d
+
+
 def _write(out, name, folder, per_seed, **recipe):
     for seed, cells in per_seed.items():
-        d = _fake_run(seed, name, cells)
-        d["preset"].update(recipe)
         path = out / (folder if seed == 0 else f"{folder}-seed{seed}")
         path.mkdir(parents=True)
-        (path / "results.json").write_text(json.dumps(d))
+        (path / "results.json").write_text(json.dumps(_with_recipe(seed, name, cells, recipe)))
 
 
 def test_recipes_table_pools_by_the_seeds_rule_and_keeps_fewer_seeds(tmp_path, monkeypatch):
@@ -303,12 +308,6 @@ def test_sft_reflect_runs_its_factor_of_sfts_steps():
     assert sum(a["phase"] == "sft-reflect" for a in res.attribution) == 6  # probed every step (attr_every 1)
 
 
-def _with_recipe(seed, cells, recipe):
-    d = _fake_run(seed, "cpu-cot", cells)
-    d["preset"].update(recipe)
-    return d
-
-
 def test_the_confirmatory_recipe_decides_only_on_all_its_fresh_seeds(tmp_path, monkeypatch):
     """CONFIRMATORY: the artefact-free chain-of-thought recipe read on seeds 4-11 by the robust-decision rule. Its
     seeds 0-3 (the sweep that chose it) never count; with only some of its seeds saved it is shown, not read; with
@@ -339,7 +338,7 @@ def test_the_confirmatory_recipe_decides_only_on_all_its_fresh_seeds(tmp_path, m
     assert "| 4 |" in table and "| 11 |" in table and "| 3 |" not in table
     via_stopping = {1: (OK_PS, OK_PS, SIG, (0.01, 0.05, -0.01)), 2: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0))}
     for s in range(4, 12):  # the decision part robustly, but through p_dC (stopping when right): open
-        (tmp_path / f"{folder}-seed{s}" / "results.json").write_text(json.dumps(_with_recipe(s, via_stopping, recipe)))
+        (tmp_path / f"{folder}-seed{s}" / "results.json").write_text(json.dumps(_with_recipe(s, "cpu-cot", via_stopping, recipe)))
     o = reproduction.check_empirical()
     assert o.verdict == "open" and "but through p_dC" in o.summary and "not the paper's mechanism" in o.summary
     assert "(p_dC +0.400, p_dW -0.080)" in o.deciding
