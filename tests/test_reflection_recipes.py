@@ -236,6 +236,15 @@ def test_no_recipes_file_without_a_variant(tmp_path):
 COMMITTED = sorted(reproduction.OUT.glob("*/results.json"))
 
 
+def _pooling_by_hand(d: dict, n: str) -> tuple[str | None, dict | None]:
+    """The pooling rule written out again for one cell of a results.json: (why it is excluded -- "no_split",
+    "lowered" or "not_sig" -- or None when pooled, its gain split)."""
+    sft, refl, g = d["models"]["sft"][n], d["models"]["sft-reflect"][n], d["gains_retry"].get(n)
+    why = ("no_split" if not g else "lowered" if refl["ci"]["p_s"][1] < sft["ci"]["p_s"][0] else
+           "not_sig" if d["diffs"][n]["accuracy"][1] <= 0 else None)
+    return why, g
+
+
 @pytest.mark.skipif(not any("-src-" in p.parent.name or "-frac" in p.parent.name for p in COMMITTED),
                     reason="no reflection-recipe run committed under reports/reproduce/")
 def test_committed_recipes_table_recomputed_from_the_runs():
@@ -270,14 +279,10 @@ def test_committed_recipes_table_recomputed_from_the_runs():
             for n in ids:
                 sft, refl = d["models"]["sft"][n], d["models"]["sft-reflect"][n]
                 changes.append(refl["metrics"]["p_s"] - sft["metrics"]["p_s"])
-                g = d["gains_retry"].get(n)
+                why, g = _pooling_by_hand(d, n)
                 n_cells += 1
-                if not g:
-                    counts["no_split"] += 1
-                elif refl["ci"]["p_s"][1] < sft["ci"]["p_s"][0]:
-                    counts["lowered"] += 1
-                elif d["diffs"][n]["accuracy"][1] <= 0:
-                    counts["not_sig"] += 1
+                if why is not None:
+                    counts[why] += 1
                 else:
                     n_pooled += 1
                     samp, dec, total = samp + g["p_s"] + g["p_retry"], dec + g["p_dC"] + g["p_dW"], total + g["total"]
@@ -367,10 +372,7 @@ def test_committed_confirmatory_table_recomputed_from_the_runs():
     cells = []  # (seed, n, excluded reason or None, split)
     for s, d in sorted(runs.items()):
         for n in map(str, d["preset"]["id_digits"]):
-            sft, refl, g = d["models"]["sft"][n], d["models"]["sft-reflect"][n], d["gains_retry"].get(n)
-            why = ("no split" if not g else "lowered" if refl["ci"]["p_s"][1] < sft["ci"]["p_s"][0] else
-                   "not significant" if d["diffs"][n]["accuracy"][1] <= 0 else None)
-            cells.append((s, n, why, g))
+            cells.append((s, n, *_pooling_by_hand(d, n)))
 
     def share(cs):
         samp = sum(g["p_s"] + g["p_retry"] for _, _, w, g in cs if w is None)
@@ -395,7 +397,7 @@ def test_committed_confirmatory_table_recomputed_from_the_runs():
     pooled = [c for c in cells if c[2] is None]
     assert rows["pooled"][0] == f"{len(pooled)} of {len(cells)}"
     assert float(rows["pooled"][2].rstrip("%")) == pytest.approx(100 * share(cells), abs=0.5001)
-    for why, label in (("not significant", "RL's gain not significant"), ("lowered", "reflection-SFT lowered p_s")):
+    for why, label in (("not_sig", "RL's gain not significant"), ("lowered", "reflection-SFT lowered p_s")):
         count = sum(c[2] == why for c in cells)
         assert (f"{label} {count}" in rows["pooled"][3]) == (count > 0)
     loso = [share([c for c in cells if c[0] != s]) for s in range(4, 12)]
