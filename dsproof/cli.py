@@ -115,7 +115,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from . import figures, ledger, notebooks, report, reproduction
+    from . import figures, ledger, notebooks, report, runs
 
     out = Path(args.out)
     if args.ledger:
@@ -126,7 +126,7 @@ def cmd_report(args) -> int:
     bar = tqdm(total=len(figures.FIGURES), desc="figures", file=sys.stderr, disable=args.quiet)
     figs = figures.save_all(out / "figures", progress=lambda _: bar.update())
     bar.close()
-    reproduction.redraw(out / "reproduce")
+    runs.redraw(out / "reproduce")
     if not args.skip_notebooks:
         srcs = notebooks.sources()
         bar = tqdm(total=len(srcs), desc="notebooks", file=sys.stderr, disable=args.quiet)
@@ -350,17 +350,19 @@ def cmd_probe(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from . import reproduction
+    from numerics.reproduce import storage
+
+    from . import runs
 
     extra = {k: v for k, v in (("seed", args.seed), ("wrong_source", args.wrong_source),
                                ("reflect_frac", args.reflect_frac), ("wrong_attempt_loss", args.wrong_attempt_loss),
                                ("reflect_steps_factor", args.reflect_steps_factor)) if v is not None}
     try:
-        p = reproduction.resolve_preset(args.preset, args.device, **extra)
+        p = storage.resolve_preset(args.preset, args.device, **extra)
     except (ValueError, RuntimeError) as exc:
         print(f"dsproof reproduce: {exc}", file=sys.stderr)
         return 2
-    out = reproduction.default_out(args.preset) if args.out is None else Path(args.out)
+    out = storage.default_out(args.preset) if args.out is None else Path(args.out)
     total = p.base_steps + 2 * p.sft_steps + p.rl_steps + 4
     with tqdm(total=total, desc=f"reproduce {args.preset}", file=sys.stderr, disable=args.quiet) as bar:
 
@@ -368,25 +370,18 @@ def cmd_reproduce(args) -> int:
             bar.set_postfix_str(f"{phase} {'' if value is None else f'{value:.3f}'}")
             bar.update()
 
-        path = reproduction.reproduce(args.preset, out, device=args.device, progress=progress, **extra)
+        path = runs.reproduce(args.preset, out, device=args.device, progress=progress, **extra)
     print((path.parent / "table.md").read_text())
     print(f"wrote {path} (and table.md, figures, checkpoints/ beside it)")
     return 0
 
 
 def claims_table(ledger_json: Path) -> str:
-    """The README's claims-to-evidence table, generated from the ledger."""
-    from .ledger import _cell, corrections, load, verdict_counts
+    """The README's claims table, generated from the ledger: the verdict counts and one line per claim."""
+    from . import render
+    from .ledger import load
 
-    entries = load(ledger_json)
-    rows = [verdict_counts(entries), ""]
-    if fixes := corrections(entries):
-        rows += ["**Corrections dsproof proposes** (each claim's card in `reports/ledger.md` gives the deciding figure "
-                 "and its threshold):", ""] + [f"- **{i}**: {fix}" for i, fix in fixes] + [""]
-    rows += ["| claim | paper | verdict | finding |", "|---|---|---|---|"]
-    for e in entries:
-        rows.append(f"| {e.id} | {_cell(e.paper_ref)} | **{e.verdict}** | {_cell(e.summary)} |")
-    return "\n".join(rows)
+    return render.claims_table(load(ledger_json))
 
 
 def _replace_between(text: str, name: str, body: str) -> str:
@@ -399,13 +394,13 @@ def _replace_between(text: str, name: str, body: str) -> str:
 
 def reproduction_table() -> str:
     """The README's reproduction table: table.md of the preset the ledger reads (or a note that none ran)."""
-    from . import reproduction
+    from numerics.reproduce import storage
 
-    found = reproduction.latest_results()
+    found = storage.latest_results()
     if found is None:
         return "_No reproduction results yet: `dsproof reproduce --preset cpu`._"
     name, _ = found
-    md = (reproduction.OUT / name / "table.md").read_text().split("\n", 1)[1].strip()
+    md = (storage.OUT / name / "table.md").read_text().split("\n", 1)[1].strip()
     return f"Preset `{name}` (the one the ledger reads; `reports/reproduce/{name}/table.md`):\n\n{md}"
 
 

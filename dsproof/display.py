@@ -10,7 +10,7 @@ from IPython.display import Markdown, Math, display
 
 from theory.terms import Term
 
-from . import ledger
+from . import ledger, render
 
 
 def show_expr(name: str, expr, simplify: bool = False) -> None:
@@ -30,7 +30,7 @@ def claim_markdown(e: ledger.Entry) -> str:
     """A claim's ledger entry as a notebook shows it: the evidence table in HTML (Markdown tables in Jupyter and
     nbconvert break on an escaped '|' or a line break in a cell), and no timing (the executed notebook is
     committed, and regenerating it must not change it unless a result does)."""
-    return ledger.entry_markdown(e, "###", html_table=True) + f"\n\n*status {e.status}*"
+    return render.entry_markdown(e, "###", html_table=True) + ("" if e.status == "ok" else f"\n\n*status {e.status}*")
 
 
 def show_claim(claim_id: str) -> ledger.Entry:
@@ -49,16 +49,18 @@ def show_reproduction() -> str | None:
     """Display the saved reproduction results the ledger reads (table and figures); returns the preset name."""
     import matplotlib.pyplot as plt
 
-    from . import reproduction
+    from numerics.reproduce import storage
 
-    found = reproduction.latest_results()
+    from . import runs
+
+    found = storage.latest_results()
     if found is None:
         display(Markdown("No reproduction results under `reports/reproduce/`: run `dsproof reproduce --preset cpu`."))
         return None
     name, _ = found
-    run = reproduction.load_run(reproduction.OUT / name / "results.json")
-    display(Markdown((reproduction.OUT / name / "table.md").read_text()))
-    for fn in reproduction.FIGURES.values():
+    run = storage.load_run(storage.OUT / name / "results.json")
+    display(Markdown((storage.OUT / name / "table.md").read_text()))
+    for fn in runs.FIGURES.values():
         fig = fn(run)
         display(fig)
         plt.close(fig)  # or the inline backend shows it a second time at the end of the cell

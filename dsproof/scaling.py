@@ -129,3 +129,114 @@ def fixed_logits_limits(objective: str, draws=None) -> list[float]:
         raise ValueError(f"{objective}: the fixed-logits ratio grows (~ C {_monomial(power, log_power)}); it has no "
                          "finite limit")
     return coeffs
+
+
+# ------------------------------------------------------------------------------------ the rows as ledger figures
+def growth(power, log_power, exponentially_small: bool = False) -> str:
+    """'grows', 'constant' or 'vanishes': how C L^power (log L)^log_power behaves as L -> oo."""
+    if exponentially_small:
+        return "vanishes"
+    key = (int(power), int(log_power))
+    return "grows" if key > (0, 0) else "constant" if key == (0, 0) else "vanishes"
+
+
+def leading_figures(row: Row, relative: bool = False) -> dict:
+    """The leading order of a row's ratio (or, ``relative``, of its ratio over the surrogate's) as figures: L power,
+    log L power, coefficient, growth ('grows' / 'constant' / 'vanishes')."""
+    from .model import exact, sig
+
+    if relative:
+        power, log_power, coeff = row.relative_power, row.relative_log_power, row.relative_coeff
+        small = row.asymptotics.exponentially_small
+        pre = "relative "
+    else:
+        a = row.asymptotics
+        power, log_power, coeff, small = a.power, a.log_power, (0.0 if a.exponentially_small else float(a.coeff)), \
+            a.exponentially_small
+        pre = ""
+    return {f"{pre}L power": exact(0 if small else int(power)), f"{pre}log L power": exact(0 if small else int(log_power)),
+            f"{pre}coefficient": sig(coeff, 4), f"{pre}growth": exact(growth(power, log_power, small))}
+
+
+def exact_figures(row: Row, lengths=LENGTHS) -> dict:
+    from .model import sig
+
+    return {f"ratio at L={n:,}": sig(row.exact[n], 4) for n in lengths if n in row.exact}
+
+
+#: per-token KL levels of the fixed-p_s-ref map: the reference's per-token accuracy q_ref = exp(-kappa), so the
+#: per-token KL(q || q_ref) -> kappa as q -> 1; from the reference point's level (q_ref = sigmoid(0.5): kappa =
+#: 0.474) down to the levels of KL-regularised training
+KL_LEVELS = ("0.474", "0.1", "0.01", "0.001")
+#: lengths at which the exact relative ratio is printed in that map
+KL_LEVEL_LENGTHS = (100, 1000, 10_000)
+
+
+@functools.lru_cache(maxsize=None)
+def kl_level_rows(objective: str, T: int = 2) -> dict[str, dict]:
+    """Under fixed-p_s-ref with q_ref = exp(-kappa) for each kappa of KL_LEVELS (the reference point's q_ref gives the
+    first): the leading order of ``objective``'s ratio over the surrogate's (derived, symbolic in L), and the exact
+    relative ratio at KL_LEVEL_LENGTHS and the per-token KL there."""
+    from theory.toy import kl_bernoulli, q, q_ref
+
+    base = asymptotics.setting(POLICY_LOGITS, REF_LOGITS, T)
+    grads = objective_gradients(T, L)
+    out = {}
+    for level in KL_LEVELS:
+        values = dict(base)
+        if level != KL_LEVELS[0]:
+            values[q_ref] = sp.exp(-sp.Rational(level))
+        a = asymptotics.ratio_asymptotics(grads[objective], "fixed-p_s-ref", values)
+        s = asymptotics.ratio_asymptotics(grads["surrogate"], "fixed-p_s-ref", values)
+        ea = asymptotics.ratio_along(grads[objective], "fixed-p_s-ref", values)
+        es = asymptotics.ratio_along(grads["surrogate"], "fixed-p_s-ref", values)
+        P = values[asymptotics.P]
+        kl = {n: float(kl_bernoulli(q, q_ref).subs({q: P ** sp.Rational(1, n), q_ref: values[q_ref]}).evalf(30))
+              for n in KL_LEVEL_LENGTHS}
+        out[level] = dict(power=int(a.power - s.power), log_power=int(a.log_power - s.log_power),
+                          coeff=float(a.coeff / s.coeff), q_ref=float(values[q_ref]),
+                          relative={n: ea(n) / es(n) for n in KL_LEVEL_LENGTHS}, kl=kl)
+    return out
+
+
+# --------------------------------------------------------------------------------- the discounted (gamma < 1) model
+DISCOUNT_GAMMAS = ("0.99", "0.999")
+
+
+def _discounted_gradient(reward: str, discount: str, drop_gamma_L: bool, gamma_value=None):
+    """theory.values' per-stage gradient (T = 2) in closed_form's L, gamma symbolic (or at ``gamma_value``);
+    ``drop_gamma_L``: gamma^L set to 0 (exponentially small against every power of L: for the leading order only)."""
+    from theory import values as V
+
+    out = []
+    for x in V.stage_gradients(2, V.L, V.gamma, reward, discount=discount):
+        e = sp.expand(sp.powsimp(sp.expand(x, power_exp=True)), power_exp=True)
+        if drop_gamma_L:
+            e = e.subs(V.gamma ** V.L, 0)
+        if gamma_value is not None:
+            e = e.subs(V.gamma, gamma_value)
+        out.append(e.subs(V.L, L))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def discounted_leading(reward: str, scaling_name: str, discount: str = "token") -> asymptotics.RatioAsymptotics:
+    """The leading order in L of the discounted toy model's sampling:decision ratio (T = 2, reference point), with
+    gamma symbolic: the power of L holds for every gamma in (0, 1) where the coefficient is nonzero."""
+    values = asymptotics.setting(POLICY_LOGITS, REF_LOGITS, 2)
+    return asymptotics.ratio_asymptotics(_discounted_gradient(reward, discount, True), scaling_name, values)
+
+
+@functools.lru_cache(maxsize=None)
+def discounted_row(reward: str, gamma: str, scaling_name: str, discount: str = "token") -> dict:
+    """The sampling:decision ratio of the discounted toy model (T = 2, reference point) with per-token ('token') or
+    per-stage ('stage') discount ``gamma`` < 1, along a scaling: its leading order in L (:func:`discounted_leading`,
+    evaluated at ``gamma``) and the exact ratio (30 digits, gamma^L kept) at LENGTHS and 10^6."""
+    from theory import values as V
+
+    values = asymptotics.setting(POLICY_LOGITS, REF_LOGITS, 2)
+    g = sp.Rational(gamma)
+    a = discounted_leading(reward, scaling_name, discount)
+    exact = asymptotics.ratio_along(_discounted_gradient(reward, discount, False, g), scaling_name, values)
+    return dict(power=int(a.power), log_power=int(a.log_power), coeff=float(a.coeff.subs(V.gamma, g)),
+                exact={n: exact(n) for n in LENGTHS + (10**6,)})

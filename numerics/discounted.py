@@ -17,23 +17,33 @@ from .toy import DECISION, DTYPE, SAMPLING, check_logits, enumerate_toy, path_pr
 REWARDS = ("terminal", "k1")
 
 
-def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float) -> torch.Tensor:
+def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float,
+                       stage: torch.Tensor | None = None) -> torch.Tensor:
     """G_t = sum_{t' >= t} gamma^(t' - t) r_t' along each row (pads carry no reward and are skipped: the rows are
-    left-aligned, so a pad only ever follows the last token)."""
+    left-aligned, so a pad only ever follows the last token).  With ``stage`` (the stage code of each token) the
+    discount counts stages instead of tokens: gamma^(stages between t and t'), one step wherever the stage code
+    changes (Theorem 3.2's per-stage recursion)."""
     if not 0 < gamma <= 1:
         raise ValueError(f"gamma must lie in (0, 1], got {gamma}")
     out = torch.zeros_like(rewards)
     running = torch.zeros(rewards.shape[0], dtype=rewards.dtype)
     for t in range(rewards.shape[1] - 1, -1, -1):
-        running = torch.where(mask[:, t], rewards[:, t] + gamma * running, running)
+        if stage is None or t == rewards.shape[1] - 1:
+            step = gamma if stage is None else torch.ones(rewards.shape[0], dtype=rewards.dtype)
+        else:
+            step = torch.where(stage[:, t + 1] != stage[:, t], torch.tensor(gamma, dtype=rewards.dtype),
+                               torch.tensor(1.0, dtype=rewards.dtype))
+        running = torch.where(mask[:, t], rewards[:, t] + step * running, running)
         out[:, t] = running
     return out
 
 
 def discounted_stage_gradients(T: int, L: int, z, gamma: float, reward: str = "terminal", z_ref=None,
-                               rewards=(1.0, 0.0)) -> torch.Tensor:
+                               rewards=(1.0, 0.0), discount: str = "token") -> torch.Tensor:
     """(sampling d/dtheta_s, decision d/dtheta_dC, decision d/dtheta_dW) of the discounted policy gradient, exact by
-    enumeration and autograd."""
+    enumeration and autograd; ``discount``: 'token' (gamma per token) or 'stage' (gamma per stage)."""
+    if discount not in ("token", "stage"):
+        raise ValueError(f"discount must be 'token' or 'stage', got {discount!r}")
     if reward not in REWARDS:
         raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
     batch = enumerate_toy(T, L, grouped=False)
@@ -48,7 +58,7 @@ def discounted_stage_gradients(T: int, L: int, z, gamma: float, reward: str = "t
         if z_ref is None:
             raise ValueError("reward='k1' needs the reference logits z_ref")
         r = (logp - token_logprobs(batch, check_logits(z_ref))).detach() * mask
-    G = discounted_returns(r, mask, gamma)
+    G = discounted_returns(r, mask, gamma, batch.stage if discount == "stage" else None)
     P = path_probs(batch, z).detach()
     out = []
     for stage, idx in ((SAMPLING, 0), (DECISION, 1), (DECISION, 2)):

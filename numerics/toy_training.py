@@ -64,18 +64,23 @@ def ascent_direction(objective: str, z: np.ndarray, z_ref: np.ndarray, T: int, L
 
 
 def train(objective: str, z0: np.ndarray, T: int = 4, L: int = 1, w=0.1, steps: int = 300, lr: float = 1.0,
-          reflect_frac: float = 0.5) -> np.ndarray:
+          reflect_frac: float = 0.5, ref_every: int | None = None) -> np.ndarray:
     """Logits over training, [n_policies, steps + 1, 3], from initial logits ``z0[n_policies, 3]``; the KL reference is
-    the initial policy."""
+    the initial policy, or with ``ref_every`` the current policy, reset every ``ref_every`` steps (Appendix C's
+    periodic reference update)."""
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
+    if ref_every is not None and (not isinstance(ref_every, int) or ref_every < 1):
+        raise ValueError(f"ref_every must be None or an integer >= 1, got {ref_every!r}")
     z = np.atleast_2d(np.asarray(z0, float))
     z_ref = z.copy()
     w = np.asarray(w, float).reshape(-1, 1) if np.ndim(w) else w
     out = [z]
-    for _ in range(steps):
+    for step in range(steps):
+        if ref_every is not None and step % ref_every == 0:
+            z_ref = z.copy()
         z = z + lr * ascent_direction(objective, z, z_ref, T, L, w, reflect_frac)
         out.append(z)
     return np.stack(out, axis=1)

@@ -72,18 +72,19 @@ def _p_dW_seq(T: int, p_dW_):
 
 
 def backward_induction(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_dW_=p_dW, rewards=(1, 0),
-                       tail_value=None):
+                       tail_value=None, discount: str = "token"):
     """Lemma 3.2's backward induction over the attempts (see the module docstring); returns the list of Stage,
     first attempt first.  ``reward``: 'terminal' (R = r_C / r_W at the end) or 'k1' (k1 of every token in the reward,
     the penalty counted positive; its expectation at gamma = 1 is KL(P || P_ref)).  ``tail_value``: if given, attempt
     T is followed by a decision whose RESAMPLE leads to a state worth ``tail_value`` (the induction step over the
-    budget: a first attempt followed by the rest of the budget, kept opaque)."""
+    budget: a first attempt followed by the rest of the budget, kept opaque).  ``discount``: DISCOUNTS."""
     T = check_budget(T)
+    within, to_decision = _discount_factors(L_, gamma_, discount)
     if reward not in REWARDS:
         raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
     pw = _p_dW_seq(T, p_dW_)
     p_s = q ** L_
-    S = discounted_length(L_, gamma_)
+    S = discounted_length(L_, gamma_) if discount == "token" else L_
     r = {"C": sp.sympify(rewards[0]), "W": sp.sympify(rewards[1])}
     stages: list[Stage] = [None] * T
     W_next = tail_value
@@ -105,13 +106,13 @@ def backward_induction(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_d
                 F[c] = gamma_ * V_d[c] if reward == "terminal" else V_d[c]
             # return credited to the attempt's first token given c (the k1 case: expected, its own k1 included)
             if reward == "terminal":
-                first[c] = gamma_ ** (L_ - 1) * F[c]
+                first[c] = within * F[c]
             else:
                 first[c] = None
         if reward == "terminal":
-            W = gamma_ ** (L_ - 1) * (p_s * F["C"] + (1 - p_s) * F["W"])
+            W = within * (p_s * F["C"] + (1 - p_s) * F["W"])
         else:
-            W = S * kl_bernoulli(q, q_ref) + gamma_ ** L_ * (p_s * F["C"] + (1 - p_s) * F["W"])
+            W = S * kl_bernoulli(q, q_ref) + to_decision * (p_s * F["C"] + (1 - p_s) * F["W"])
         stages[k - 1] = Stage(k, sp.Integer(1), F, Q_d, V_d, W, first)
         W_next = W
     reach = sp.Integer(1)
@@ -121,12 +122,25 @@ def backward_induction(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_d
     return stages
 
 
+#: where the discount acts: 'token' (Theorem 3.1's gamma^(tokens after t): every token is a step) or 'stage'
+#: (Theorem 3.2's recursion Q_sample = d^sample + gamma E[Q_d], Q_d = d^decision + gamma E[Q_sample]: one step per
+#: stage, the tokens of an attempt undiscounted among themselves)
+DISCOUNTS = ("token", "stage")
+
+
+def _discount_factors(L_, gamma_, discount: str):
+    """(from an attempt's first token to its last, from its first token to the decision after it)."""
+    if discount not in DISCOUNTS:
+        raise ValueError(f"discount must be one of {DISCOUNTS}, got {discount!r}")
+    return (gamma_ ** (L_ - 1), gamma_ ** L_) if discount == "token" else (sp.Integer(1), gamma_)
+
+
 def _ref_stop(c: str):
     return p_dC_ref if c == "C" else 1 - p_dW_ref
 
 
 def stage_gradients(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_dW_=p_dW, rewards=(1, 0),
-                    per_attempt: bool = False, tail_value=None) -> sp.Matrix:
+                    per_attempt: bool = False, tail_value=None, discount: str = "token") -> sp.Matrix:
     """Expected per-stage policy gradient E[sum_t (d log pi_t / d theta) G_t] of the discounted return, per logit
     (theta_s, theta_dC, theta_dW), from the Q's of :func:`backward_induction`:
 
@@ -137,11 +151,13 @@ def stage_gradients(T: int, L_=L, gamma_=gamma, reward: str = "terminal", p_dW_=
 
     (The k1 rows contain the decision's own k1 through Q_d's log-ratio: E[score k1] = p (1 - p) Delta logit.)
     With ``per_attempt`` the theta_dW row is split into one entry per attempt (a logit per attempt index);
-    ``tail_value``: see :func:`backward_induction` (the rest of the budget is then not differentiated)."""
-    stages = backward_induction(T, L_, gamma_, reward, p_dW_, rewards, tail_value)
+    ``tail_value``: see :func:`backward_induction` (the rest of the budget is then not differentiated);
+    ``discount``: DISCOUNTS (with 'stage' every token of an attempt weighs 1 and sees gamma of the decision: w = L,
+    gamma L)."""
+    stages = backward_induction(T, L_, gamma_, reward, p_dW_, rewards, tail_value, discount)
     pw = _p_dW_seq(T, p_dW_)
     p_s = q ** L_
-    S = discounted_length(L_, gamma_)
+    S = discounted_length(L_, gamma_) if discount == "token" else L_
     g_s, g_C, g_W = sp.Integer(0), sp.Integer(0), [sp.Integer(0)] * T
     for st in stages:
         dF = st.F["C"] - st.F["W"]
@@ -224,7 +240,7 @@ __all__ = ["gamma", "L", "discounted_length", "backward_induction", "stage_gradi
 P_L, Gamma_L = sp.symbols("P_L Gamma_L", positive=True)
 
 
-def _exponentials_as_symbols(expr, gamma_):
+def exponentials_as_symbols(expr, gamma_):
     e = sp.expand(sp.powsimp(sp.expand(expr, power_exp=True)), power_exp=True)
     subs = {q ** L: P_L}
     if gamma_ is gamma:
@@ -239,7 +255,7 @@ def fixed_logit_leading(g: sp.Matrix, gamma_=gamma, scale_by_p_s: bool = False) 
     polynomial in L (and in S_L's limit 1/(1 - gamma))."""
     out = []
     for x in g:
-        e = _exponentials_as_symbols(x, gamma_)
+        e = exponentials_as_symbols(x, gamma_)
         if scale_by_p_s:
             e = sp.expand(e / P_L)
         out.append(sp.simplify(e.subs({P_L: 0, Gamma_L: 0})))
