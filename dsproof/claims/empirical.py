@@ -114,10 +114,11 @@ def check_empirical() -> Result:
     return Result(statements, ev)
 
 
-def sec4_statements(readings) -> list[Statement]:
+def sec4_statements(readings, model: str | None = None) -> list[Statement]:
     """§4's two statements with one outcome per reading: ``readings`` is a list of (pooling.Summary, the id of the
     evidence row it rests on, whether it lies inside the paper's stated setting).  The ledger passes the proxies
-    (outside); ``dsproof decompose`` passes a researcher's generations, which it reads as the setting they test."""
+    (outside); ``dsproof decompose`` passes a researcher's generations, which it reads as the setting they test, and
+    says in ``model`` what they are."""
     decision, resampling = [], []
     for sm, rid, inside in readings:
         values = summary_values(sm)
@@ -132,10 +133,10 @@ def sec4_statements(readings) -> list[Statement]:
     setting = ("the paper's experiments: Qwen2.5-7B-Instruct, SFT with reflection (LLaMA-Factory) then RL (verl GRPO), "
                "3 x n multiplication, n = 3..9; the gain of RL over SFT split between the decision part and the "
                "sampling part")
-    model = ("small-scale proxies (dsproof reproduce): answer-only attempts (the control: a wrong attempt carries no "
-             "evidence a decision could check) and chain-of-thought attempts; 8 seeds each, the pooling rule; the "
-             "gain split by a Shapley decomposition of the finite-budget prediction over p_s, p_retry, p_dC, p_dW "
-             "(decision part = p_dC + p_dW, sampling part = p_s + p_retry). Pooling rule: " + pooling.POOLING_RULE)
+    model = (model or "small-scale proxies (dsproof reproduce): answer-only attempts (the control: a wrong attempt "
+             "carries no evidence a decision could check) and chain-of-thought attempts; 8 seeds each") + (
+        "; the gain split by a Shapley decomposition of the finite-budget prediction over p_s, p_retry, p_dC, p_dW "
+        "(decision part = p_dC + p_dW, sampling part = p_s + p_retry). Pooling rule: " + pooling.POOLING_RULE)
     common = dict(location="Abstract; §4, Table 1", setting=setting, open_choices=(), model=model)
     statements = [
         Statement("sec4-empirical/decision-part", words="RL's superior generalization stems primarily from improved "
