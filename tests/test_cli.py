@@ -87,18 +87,20 @@ def test_check_only_merges_into_the_existing_ledger(tmp_path, capsys, monkeypatc
     assert cli.main(["check", "--quiet", "--out", str(tmp_path), "--only", *ids]) == 0
     before = ledger.load(tmp_path / "ledger.json")
 
+    from dsproof.model import exact, record
+
     def changed():
-        return ledger.Outcome("open", [ledger.Evidence("numeric", "re-run", "42")], "re-run summary")
+        return ledger.Result([], [record("re-run", "numeric", "re-run", {"x": exact(42)})])
 
     claim = ledger.load_all()["calibration-4.2"]
-    monkeypatch.setitem(ledger.REGISTRY, "calibration-4.2", ledger.Claim(
-        claim.id, claim.paper_ref, claim.statement, claim.assumptions, changed, claim.notebook))
+    monkeypatch.setitem(ledger.REGISTRY, "calibration-4.2", ledger.Claim(claim.id, claim.paper_ref, changed,
+                                                                          claim.notebook))
     assert cli.main(["check", "--quiet", "--out", str(tmp_path), "--only", "calibration-4.2"]) == 0
     after = {e.id: e for e in ledger.load(tmp_path / "ledger.json")}
     order = [i for i in ledger.load_all() if i in after]
     assert list(after) == order and set(after) == set(ids), "merged ledger: wrong claims or not in registry order"
-    assert after["calibration-4.2"].summary == "re-run summary"
-    assert after["lemma-3.1"] == before[[e.id for e in before].index("lemma-3.1")]
+    assert [ev.id for ev in after["calibration-4.2"].evidence] == ["re-run"]
+    assert after["lemma-3.1"].to_json() == before[[e.id for e in before].index("lemma-3.1")].to_json()
     assert "kept from the existing ledger" in capsys.readouterr().out
 
 

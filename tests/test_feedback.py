@@ -139,7 +139,7 @@ def test_bad_budget():
 def test_rl_steps_against_the_closed_form_gradient():
     """sec5-feedback's RL comparison (exact gradient ascent through numerics.toy.attempt_loop) against the same ascent
     with the closed-form gradient of theory.closed_form."""
-    from dsproof.claims_training import RL_LR, _rl_steps
+    from dsproof.claims.training import RL_LR, rl_steps
     from theory.closed_form import ClosedForm
 
     cf = ClosedForm(3, 4)
@@ -150,6 +150,6 @@ def test_rl_steps_against_the_closed_form_gradient():
         p = [1 / (1 + math.exp(-x)) for x in z]
         closed.append(p[0] ** 4)
         z = [x + RL_LR * g for x, g in zip(z, grad(*p))]
-    loop = _rl_steps(3, 4, tuple(_logit(p) for p in FAR_OOD_START), steps=29)
+    loop = rl_steps(3, 4, tuple(_logit(p) for p in FAR_OOD_START), steps=29)
     assert loop == pytest.approx(closed, rel=1e-9)
     assert next(i for i, v in enumerate(loop) if v >= 0.9) == 25

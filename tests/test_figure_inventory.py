@@ -53,15 +53,12 @@ def test_every_row_names_an_existing_test_and_a_kind():
 
 def _ledger_keys():
     claims = json.loads((ROOT / "reports" / "ledger.json").read_text())["claims"]
-    labels = tuple(f"{run.name}: " for run in RUNS)
     keys = {}
     for claim in claims:
         for ev in claim["evidence"]:
-            desc = ev["description"]
-            desc = next((desc[len(lab):] for lab in labels if desc.startswith(lab)), desc)
             rows = [k for k in [*inventory.LEDGER, *inventory.GAPS]
-                    if isinstance(k, tuple) and k[0] == claim["id"] and desc.startswith(k[1])]
-            keys[(claim["id"], desc)] = max(rows, key=lambda k: len(k[1])) if rows else None
+                    if isinstance(k, tuple) and k[0] == claim["id"] and ev["id"].startswith(k[1])]
+            keys[(claim["id"], ev["id"])] = max(rows, key=lambda k: len(k[1])) if rows else None
     return keys
 
 

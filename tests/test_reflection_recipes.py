@@ -13,10 +13,13 @@ import re
 import numpy as np
 import pytest
 
-from dsproof import cli
-from dsproof import reproduction
+from dsproof import cli, ledger, pooling
+from dsproof.claims import empirical
+from dsproof.model import table_rows
+from dsproof.render import markdown_table
 from numerics import multiply
 from numerics import reproduce
+from numerics.reproduce import storage
 from numerics.tolerances import MC_Z_MAX
 
 from .test_reproduce import LOW_PS, NOT_SIG, OK_PS, SIG, _fake_run
@@ -158,7 +161,7 @@ def test_a_masked_wrong_attempt_is_context_not_a_target(name):
 
 
 def test_each_recipe_has_its_own_folder():
-    name = reproduction.run_folder
+    name = storage.run_folder
     assert name("cpu", _recipe("cpu")) == "cpu" and name("cpu", _recipe("cpu", seed=3)) == "cpu-seed3"
     assert name("cpu-cot", _recipe("cpu-cot", wrong_source="work-error", seed=2)) == "cpu-cot-src-work-error-seed2"
     assert name("cpu", _recipe("cpu", reflect_frac=0.25)) == "cpu-frac0.25"
@@ -197,11 +200,10 @@ def test_recipes_table_pools_by_the_seeds_rule_and_keeps_fewer_seeds(tmp_path, m
     _write(tmp_path, "cpu-cot", "cpu-cot-frac0.25", {1: damaged}, reflect_frac=0.25)
     # a run of a recipe made with other settings is not pooled
     _write(tmp_path, "cpu-cot", "cpu-cot-frac0.75", {0: pooled((0.0, 1.0))}, reflect_frac=0.75, sft_steps=1)
-    sums = reproduction.recipe_summaries(tmp_path)
-    assert [(sm["folder"], sm["seeds"]) for sm in sums] == [("cpu-cot", [0, 1, 2, 3]),
-                                                             ("cpu-cot-src-work-error", [0, 2]),
-                                                             ("cpu-cot-frac0.25", [1])]
-    rows = {r.split(" | ")[1] + r.split(" | ")[2]: r for r in reproduction.recipes_table(sums).splitlines()[2:]}
+    sums = pooling.recipe_summaries(tmp_path)
+    assert [(sm.folder, sm.seeds) for sm in sums] == [("cpu-cot", [0, 1, 2, 3]), ("cpu-cot-src-work-error", [0, 2]),
+                                                       ("cpu-cot-frac0.25", [1])]
+    rows = {r[1] + r[2]: "| " + " | ".join(r) + " |" for r in pooling.recipes_rows(sums)[1]}
     # default: pooled cells (0.01, 0.03) and (0.06, 0.02): decision 0.05 of 0.12; seeds 1 and 3 damaged (2 cells
     # each), seeds 0 and 2 have one not-significant cell each
     assert rows["own0.5"] == ("| chain of thought (cpu-cot) | own | 0.5 | trained | 1 x SFT's | 0, 1, 2, 3 | +0.000 | "
@@ -215,25 +217,23 @@ def test_recipes_table_pools_by_the_seeds_rule_and_keeps_fewer_seeds(tmp_path, m
         d = json.loads(p.read_text())
         d["models"]["sft-reflect"]["1"]["metrics"] = dict(d["models"]["sft-reflect"]["1"]["metrics"], p_s=0.1)
         p.write_text(json.dumps(d))
-    row = reproduction.recipes_table(reproduction.recipe_summaries(tmp_path)).splitlines()[-1]
+    row = "| " + " | ".join(pooling.recipes_rows(pooling.recipe_summaries(tmp_path))[1][-1]) + " |"
     assert "| 1 | -0.150 | 0 of 2 |" in row  # (0.1 - 0.4 + 0) / 2
     # recipes.md is written by reproduce's summary writer, and the ledger carries the table as evidence
-    assert reproduction.write_recipes_summary(tmp_path).read_text().endswith(
-        reproduction.recipes_table(reproduction.recipe_summaries(tmp_path)) + "\n")
-    monkeypatch.setattr(reproduction, "OUT", tmp_path)
-    o = reproduction.check_empirical()
-    ev = [e for e in o.evidence if e.description.startswith("the reflection recipe, one factor at a time")]
-    assert len(ev) == 1 and ev[0].figure == reproduction.recipes_table(reproduction.recipe_summaries(tmp_path))
-    # the summary counts the chain-of-thought recipes that pool a cell: the default and work errors, not 0.25
-    assert "; 2 of its 3 reflection recipes (recipes.md" in o.summary
+    head, rows_ = pooling.recipes_rows(pooling.recipe_summaries(tmp_path))
+    assert pooling.write_recipes_summary(tmp_path).read_text().endswith(markdown_table(head, rows_) + "\n")
+    monkeypatch.setattr(pooling, "OUT", tmp_path)
+    result = empirical.check_empirical()
+    ev = [e for e in result.evidence if e.id == "recipes"]
+    assert len(ev) == 1 and [[c.text() for c in r] for r in table_rows(ev[0].values["per recipe"])] == rows_
 
 
 def test_no_recipes_file_without_a_variant(tmp_path):
     _write(tmp_path, "cpu", "cpu", {0: {1: (OK_PS, OK_PS, SIG, (0.1, 0.1)), 2: (OK_PS, OK_PS, SIG, (0.1, 0.1))}})
-    assert reproduction.write_recipes_summary(tmp_path) is None and not (tmp_path / "recipes.md").exists()
+    assert pooling.write_recipes_summary(tmp_path) is None and not (tmp_path / "recipes.md").exists()
 
 
-COMMITTED = sorted(reproduction.OUT.glob("*/results.json"))
+COMMITTED = sorted(storage.OUT.glob("*/results.json"))
 
 
 def _pooling_by_hand(d: dict, n: str) -> tuple[str | None, dict | None]:
@@ -251,10 +251,9 @@ def test_committed_recipes_table_recomputed_from_the_runs():
     """The recipes table of the committed runs, every figure recomputed here from the results.json files: which
     folders belong to a recipe, the pooling rule's three conditions, the summed Shapley split, the p_s change and
     the per-seed verdicts (written out again, not calling the code under test)."""
-    table = reproduction.recipes_table(reproduction.recipe_summaries())
-    assert (reproduction.OUT / "recipes.md").read_text().endswith(table + "\n")
-    rows = [r.strip("| ").split(" | ") for r in table.splitlines()[2:]]
-    assert sum("**" not in " ".join(r) for r in rows) == len(reproduction.RECIPES)  # each preset's default recipe
+    head, rows = pooling.recipes_rows(pooling.recipe_summaries())
+    assert (storage.OUT / "recipes.md").read_text().endswith(markdown_table(head, rows) + "\n")
+    assert sum("**" not in " ".join(r) for r in rows) == len(pooling.RECIPES)  # each preset's default recipe
     for proxy, source, frac, loss, steps, seeds, ps_change, pooled, lowered, not_sig, no_split, gain, share, parts, \
             votes in rows:
         preset = re.search(r"\((\S+)\)", proxy).group(1)
@@ -313,49 +312,56 @@ def test_sft_reflect_runs_its_factor_of_sfts_steps():
     assert sum(a["phase"] == "sft-reflect" for a in res.attribution) == 6  # probed every step (attr_every 1)
 
 
-def test_the_confirmatory_recipe_decides_only_on_all_its_fresh_seeds(tmp_path, monkeypatch):
-    """CONFIRMATORY: the artefact-free chain-of-thought recipe read on seeds 4-11 by the robust-decision rule. Its
-    seeds 0-3 (the sweep that chose it) never count; with only some of its seeds saved it is shown, not read; with
-    all of them it decides the claim when the decision part carries most of the pooled gain robustly."""
-    monkeypatch.setattr(reproduction, "OUT", tmp_path)
+def _readings(result, statement):
+    """proxy label -> (the outcome's values as numbers or text, met) of one sec4-empirical statement."""
+    entry = ledger.assemble(ledger.REGISTRY["sec4-empirical"], result)
+    st = entry.statement(f"sec4-empirical/{statement}")
+    return {o.setting["proxy"]: ({k: v.value for k, v in o.values.items()}, o.met, o.inside) for o in st.outcomes}, \
+        st.verdict
+
+
+def test_the_confirmatory_recipe_is_read_only_on_all_its_fresh_seeds(tmp_path, monkeypatch):
+    """CONFIRMATORY: the artefact-free chain-of-thought recipe read on seeds 4-11 by the robust-decision threshold.
+    Its seeds 0-3 (the sweep that chose it) never count; with only some of its seeds saved it is shown, not read;
+    with all of them its reading is an outcome of both statements. A proxy lies outside the paper's stated setting:
+    every verdict stays open, whatever the proxies show."""
+    monkeypatch.setattr(pooling, "OUT", tmp_path)
     damaged = {1: (OK_PS, LOW_PS, SIG, (0.3, 0.0)), 2: (OK_PS, LOW_PS, SIG, (0.3, 0.0))}
     decision = {1: (OK_PS, OK_PS, SIG, (0.01, 0.05)), 2: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0))}
     sampling = {1: (OK_PS, OK_PS, SIG, (0.05, 0.01)), 2: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0))}
-    recipe = reproduction.CONFIRMATORY["recipe"]
-    folder = reproduction.recipe_name("cpu-cot", **recipe)
-    assert folder == "cpu-cot-masked-steps2x" and reproduction.CONFIRMATORY["seeds"] == tuple(range(4, 12))
+    recipe = pooling.CONFIRMATORY["recipe"]
+    folder = storage.recipe_name("cpu-cot", **recipe)
+    assert folder == "cpu-cot-masked-steps2x" and pooling.CONFIRMATORY["seeds"] == tuple(range(4, 12))
+    label = "chain of thought, confirmatory recipe (cpu-cot-masked-steps2x)"
     _write(tmp_path, "cpu-cot", "cpu-cot", {s: damaged for s in range(8)})
     _write(tmp_path, "cpu-cot", folder, {s: sampling for s in range(4)}, **recipe)  # the choosing seeds: not read
-    assert reproduction.check_empirical().verdict == "open" and reproduction.confirmatory_summary() is None
+    assert pooling.confirmatory_summary() is None
+    assert label not in _readings(empirical.check_empirical(), "decision-part")[0]
     for s in range(4, 8):
         _write(tmp_path, "cpu-cot", folder, {s: decision}, **recipe)
-    o = reproduction.check_empirical()
-    assert o.verdict == "open" and "confirmatory" not in o.deciding  # 4 of 8 seeds: shown, not read
-    assert any(e.description.startswith("the confirmatory run") for e in o.evidence)
+    result = empirical.check_empirical()
+    assert label not in _readings(result, "decision-part")[0]  # 4 of 8 seeds: shown, not read
+    assert any(e.id == "confirmatory" for e in result.evidence)
     for s in range(8, 12):
         _write(tmp_path, "cpu-cot", folder, {s: decision if s < 11 else sampling}, **recipe)
-    o = reproduction.check_empirical()
     # 7 seeds vote decision, 1 sampling; pooled (0.01 x 7 + 0.05, 0.05 x 7 + 0.01): decision 0.36 of 0.48
-    assert o.verdict == "holds-under-assumptions" and "under the confirmatory recipe" in o.summary
-    assert "confirmatory recipe (cpu-cot-masked-steps2x, 8 seeds): per seed decision 7, sampling 1; pooled over 8 " \
-           "of 16 cells the decision part carries 75%" in o.deciding
-    table = [e for e in o.evidence if e.description.startswith("the confirmatory run")][0].figure
-    assert "| 4 |" in table and "| 11 |" in table and "| 3 |" not in table
+    result = empirical.check_empirical()
+    readings, verdict = _readings(result, "decision-part")
+    values, met, inside = readings[label]
+    assert (values["cells pooled"], values["pooled decision share"], values["seeds voting decision - sampling"]) == \
+        ("8 of 16", 0.75, 6) and met is True and inside is False and verdict == "open"
+    table = [e for e in result.evidence if e.id == "confirmatory"][0].values["per seed"]
+    seeds = [r[0].text() for r in table_rows(table)]
+    assert "4" in seeds and "11" in seeds and "3" not in seeds
     via_stopping = {1: (OK_PS, OK_PS, SIG, (0.01, 0.05, -0.01)), 2: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0))}
-    for s in range(4, 12):  # the decision part robustly, but through p_dC (stopping when right): open
+    for s in range(4, 12):  # the decision part robustly, but through p_dC (stopping when right)
         (tmp_path / f"{folder}-seed{s}" / "results.json").write_text(json.dumps(_with_recipe(s, "cpu-cot", via_stopping, recipe)))
-    o = reproduction.check_empirical()
-    assert o.verdict == "open" and "but through p_dC" in o.summary and "not the paper's mechanism" in o.summary
-    assert "(p_dC +0.400, p_dW -0.080)" in o.deciding
-    for s in range(4, 12):  # sampling wins the votes: read, and open
-        (tmp_path / f"{folder}-seed{s}" / "results.json").unlink()
-        (tmp_path / f"{folder}-seed{s}").rmdir()
-        _write(tmp_path, "cpu-cot", folder, {s: sampling if s < 9 else decision}, **recipe)
-    o = reproduction.check_empirical()
-    assert o.verdict == "open" and "its confirmatory recipe does not decide it either" in o.summary
+    readings, verdict = _readings(empirical.check_empirical(), "through-p_dW")
+    values, met, _ = readings[label]
+    assert (values["p_dC part"], values["p_dW part"], met, verdict) == (0.4, -0.08, False, "open")
 
 
-CONFIRMATORY_RUNS = sorted(reproduction.OUT.glob("cpu-cot-masked-steps2x-seed*/results.json"))
+CONFIRMATORY_RUNS = sorted(storage.OUT.glob("cpu-cot-masked-steps2x-seed*/results.json"))
 
 
 @pytest.mark.skipif(not CONFIRMATORY_RUNS, reason="no confirmatory run committed under reports/reproduce/")
@@ -379,10 +385,9 @@ def test_committed_confirmatory_table_recomputed_from_the_runs():
         dec = sum(g["p_dC"] + g["p_dW"] for _, _, w, g in cs if w is None)
         return float("nan") if samp == dec == 0 else dec / (abs(samp) + abs(dec))
 
-    ledger_entry = json.loads((reproduction.ROOT / "reports" / "ledger.json").read_text())["claims"]
-    entry = [c for c in ledger_entry if c["id"] == "sec4-empirical"][0]
-    table = [e for e in entry["evidence"] if e["description"].startswith("the confirmatory run")][0]["figure"]
-    rows = {r.strip("| ").split(" | ")[0]: r.strip("| ").split(" | ")[1:] for r in table.splitlines()[2:]}
+    entry = next(e for e in ledger.load(storage.ROOT / "reports" / "ledger.json") if e.id == "sec4-empirical")
+    table = entry.row("confirmatory").values["per seed"]
+    rows = {r[0].text(): [c.text() for c in r[1:]] for r in table_rows(table)}
     for s in range(4, 12):
         mine = [c for c in cells if c[0] == s]
         pooled = [c for c in mine if c[2] is None]
@@ -403,4 +408,5 @@ def test_committed_confirmatory_table_recomputed_from_the_runs():
     loso = [share([c for c in cells if c[0] != s]) for s in range(4, 12)]
     assert rows["leave one seed out"][2] == f"{min(loso):.0%} to {max(loso):.0%}"
     d_c, d_w = (sum(g[k] for *_, g in pooled) for k in ("p_dC", "p_dW"))
-    assert f"(p_dC {d_c:+.3f}, p_dW {d_w:+.3f})" in entry["deciding"]
+    outcome = next(o for o in entry.statement("sec4-empirical/through-p_dW").outcomes if "confirmatory" in o.label())
+    assert (outcome.values["p_dC part"].value, outcome.values["p_dW part"].value) == (round(d_c, 3), round(d_w, 3))

@@ -68,6 +68,27 @@ def test_kl_reward_training_equals_an_autograd_loop_with_a_fixed_reference():
     assert_close(torch.from_numpy(got), torch.stack(expected), "logits over training")
 
 
+@pytest.mark.parametrize("ref_every, lr", [(4, 0.7), (6, 0.1)])
+def test_kl_training_with_reference_resets_equals_an_autograd_loop(ref_every, lr):
+    """abstract-length-weighting's protocols: the KL reference reset to the current policy every ``ref_every`` steps
+    (and another learning rate), against an autograd loop over the enumerated toy that resets it itself."""
+    z0, w, T, L = (0.4, -0.6, 0.3), 0.2, 3, 2
+    got = toy_training.train("rl+kl-reward", np.array([z0]), T=T, L=L, w=w, steps=13, lr=lr, ref_every=ref_every)[0]
+    batch = toy_numerics.enumerate_toy(T, L)
+    z = torch.tensor(z0, dtype=torch.float64, requires_grad=True)
+    expected = [z.detach().clone()]
+    for step in range(13):
+        if step % ref_every == 0:
+            z_ref = z.detach().clone()
+        g, = torch.autograd.grad(toy_numerics.expected_reward(batch, z) - w * toy_numerics.kl_sequence(batch, z, z_ref), z)
+        with torch.no_grad():
+            z += lr * g
+        expected.append(z.detach().clone())
+    assert_close(torch.from_numpy(got), torch.stack(expected), "logits over training with reference resets")
+    fixed = toy_training.train("rl+kl-reward", np.array([z0]), T=T, L=L, w=w, steps=13, lr=lr)[0]
+    assert np.abs(fixed - got).max() > 1e-6  # the resets matter over these steps
+
+
 def test_sft_without_reflection_never_moves_the_resample_when_wrong_logit():
     z0 = np.array([[0.3, -1.0, 0.7], [1.5, 0.5, -0.8]])
     z = toy_training.train("sft-correct", z0, L=16, steps=50)
@@ -89,7 +110,8 @@ def test_kept_fraction_hand_worked():
 
 
 @pytest.mark.parametrize("kwargs, match", [(dict(steps=0), "steps"), (dict(lr=-1.0), "lr"),
-                                           (dict(objective="ppo"), "objective"), (dict(reflect_frac=1.5), "reflect_frac")])
+                                           (dict(objective="ppo"), "objective"), (dict(reflect_frac=1.5), "reflect_frac"),
+                                           (dict(ref_every=0), "ref_every")])
 def test_bad_arguments_raise(kwargs, match):
     args = dict(objective="sft-reflect", z0=np.zeros((1, 3)), steps=2) | kwargs
     with pytest.raises(ValueError, match=match):

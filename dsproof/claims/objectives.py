@@ -272,8 +272,9 @@ def check_theorem_3_1_practised() -> Result:
                               "loss_agg_mode weighs both stages' tokens alike); once token-level clipping is active "
                               "off-policy it keeps different fractions of the two stages' gradients, in either "
                               "direction, so the stage balance then depends on the update.",
-                   note="With small policy moves no ratio leaves the clip range and the fractions stay equal (the "
-                        "s=0.1 draws): the identity fails only where clipping acts.")
+                   note="Where a policy move leaves every token's ratio inside the clip range the fractions stay "
+                        "equal: the identity fails only where clipping acts (evidence clipping counts the draws per "
+                        "step scale).")
     return Result([s1, s2], ev)
 
 
@@ -522,7 +523,7 @@ def check_definition_3_1() -> Result:
                               "as gradient credit relative to the surrogate, only for the per-token losses when the "
                               "policy's per-token error rate falls below the reference's.",
                    note="Definition 3.1 is circular (reviewer 6): it is stated through the decomposition it is then "
-                        "proved for; measured against the surrogate in the same model it becomes checkable.")
+                        "shown to hold for; measured against the surrogate in the same model it becomes checkable.")
     sft = Statement("def-3.1/sft", words="SFT and KL penalties exhibit Unbalanced Gradient Attribution",
                     setting="SFT on demonstrations (a reflection demonstration: wrong attempt, RESAMPLE, correct "
                             "attempt, STOP); 'unbalanced' as Definition 3.1 defines it, at the level it does not fix",

@@ -143,7 +143,7 @@ def _first_reaching(values, target) -> int | None:
     return next((i for i, v in enumerate(values) if v >= target), None)
 
 
-def _rl_steps(T: int, L: int, z0, steps: int = 400) -> list[float]:
+def rl_steps(T: int, L: int, z0, steps: int = 400) -> list[float]:
     """p_s after 0..steps steps of exact on-policy gradient ascent on J (closed-form numeric twin, autograd)."""
     z = torch.tensor(z0, dtype=DTYPE, requires_grad=True)
     out = [torch.sigmoid(z[0]).item() ** L]
@@ -208,7 +208,7 @@ def check_sec5_feedback() -> Result:
     ev.append(check("rl-at-fixed-point", "autograd", "dJ/dtheta_s at the offline RFT fixed point (p_dW ~ 1): RL keeps "
                     "raising p_s there", {"dJ/dtheta_s": dec(g_fixed[0].item(), 4)}, ("dJ/dtheta_s", ">", 0)))
     rounds = [x[0] ** L for x in feedback_theory.iterate_rft(T, L, start, 200)]
-    rl = _rl_steps(T, L, z0)
+    rl = rl_steps(T, L, z0)
     ev.append(record("iterated-vs-rl", "numeric", "iterated RFT (full refit on fresh successes each round; closed-form "
                      f"map) vs RL (gradient steps of {RL_LR}): rounds / steps until p_s first reaches {PS_TARGETS}",
                      {f"RFT rounds to p_s {t}": exact(_first_reaching(rounds, t)) for t in PS_TARGETS}
