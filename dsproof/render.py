@@ -59,14 +59,46 @@ def deciding_text(st: Statement) -> str:
     return "; ".join(outcome_line(st, o, st.deciding or None) for o in inside) or "no outcome inside the stated setting"
 
 
-def claim_line(e: Entry) -> tuple[str, str]:
-    """(the deciding statement(s), their deciding figures against the threshold) for the claim's one-line row:
-    the statements whose verdict is the claim's."""
+def _short(values, keys) -> str:
+    """Deciding values in few words: a trend ('grows', 'constant', 'vanishes') bare, other values named."""
+    return ", ".join(values[k].text() if k.endswith("growth") else f"{k} {values[k].text()}" for k in keys
+                     if k in values)
+
+
+def headline(st: Statement) -> str:
+    """The statement's deciding figure in a line: the deciding values of each cell (the outcomes grouped by the open
+    choices) where there are a few, or how many cells (and concrete settings) meet the threshold; a statement with
+    outcomes outside the stated setting only shows theirs, marked as such."""
+    if st.source == "unavailable":
+        return "text not available"
+    cells = rule.cells(st)
+    keys = list(st.deciding) or ([next(iter(st.outcomes[0].values))] if st.outcomes else [])
+    if not cells:
+        outside = [o for o in st.outcomes if not o.inside]
+        if not outside:
+            return "no outcome"
+        return "outside the stated setting only: " + "; ".join(f"{o.label()}: {_short(o.values, keys[1:2] or keys)}"
+                                                              for o in outside)
+    if len(cells) <= 3 and all(len(os) == 1 for os in cells.values()):
+        several = len(cells) > 1
+        return "; ".join((", ".join(os[0].setting.values()) + ": " if os[0].setting else "")
+                         + _short(os[0].values, keys[:1] if several else keys[:2]) for os in cells.values())
+    states = {k: rule.cell_state(os) for k, os in cells.items()}
+    met = sum(s is True for s in states.values())
+    settings = sum(o.settings for os in cells.values() for o in os)
+    settings_met = sum(o.settings for k, os in cells.items() if states[k] for o in os)
+    return f"met in {met} of {len(cells)} cells" + (f" ({settings_met:,} of {settings:,} settings)"
+                                                     if settings > len(cells) else "")
+
+
+def claim_line(e: Entry) -> tuple[str, str, str]:
+    """(the deciding statement(s), their headline figures, their thresholds) for the claim's one-line row: the
+    statements whose verdict is the claim's."""
     if e.status == "error":
-        return "-", "the check raised: " + e.error.splitlines()[0]
+        return "-", "the check raised: " + e.error.splitlines()[0], "-"
     deciding = [s for s in e.statements if s.verdict == e.verdict]
-    return (", ".join(s.id.split("/", 1)[1] for s in deciding),
-            " | ".join(f"{deciding_text(s)} (threshold: {s.threshold.text})" for s in deciding))
+    return (", ".join(s.id.split("/", 1)[1] for s in deciding), " | ".join(headline(s) for s in deciding),
+            " | ".join(dict.fromkeys(s.threshold.text for s in deciding)))
 
 
 def evidence_rows(e: Entry) -> list[list[str]]:
@@ -153,13 +185,13 @@ def verdict_counts(entries: list[Entry]) -> str:
 def summary_rows(entries: list[Entry]) -> list[list[str]]:
     rows = []
     for e in entries:
-        which, figures = claim_line(e)
+        which, figures, thresholds = claim_line(e)
         rows.append([e.id, e.paper_ref, f"**{e.verdict}**" + ("" if e.status == "ok" else f" ({e.status})"),
-                     which, figures])
+                     which, figures, thresholds])
     return rows
 
 
-SUMMARY_COLUMNS = ("claim", "paper", "verdict", "deciding statement", "deciding figures (threshold)")
+SUMMARY_COLUMNS = ("claim", "paper", "verdict", "deciding statement", "deciding figure", "threshold")
 
 
 def claims_table(entries: list[Entry]) -> str:

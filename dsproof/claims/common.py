@@ -12,8 +12,9 @@ from ..model import Evidence, Figure, bound, check, exact
 
 RNG_SEED = 20260104  # the paper's v1 date; every random draw in the ledger comes from this seed
 TOL64 = "rtol=%g, atol=%g (float64)" % TOLERANCES[torch.float64]
-#: error/tolerance below this is round-off: printed as the bound (its digits change from machine to machine)
-AGREEMENT_BOUND = 1e-3
+#: error/tolerance below this is round-off: printed as the bound (its digits change from machine to machine; float64
+#: round-off puts error/tolerance near 1e-6, a wrong derivation far above 1)
+AGREEMENT_BOUND = 0.1
 
 
 def random_points(n: int, scale: float = 2.0, seed: int = RNG_SEED) -> np.ndarray:
