@@ -4,7 +4,7 @@
     equations that split a sum over the trajectory set into sums over the blocks of the autoregressive
     tree.  No claim of the paper is proved here. *)
 
-From Coq Require Import Reals List Lia Arith.
+From Coq Require Import Reals List Lia Arith FinFun.
 From Coquelicot Require Import Coquelicot.
 From DSProof Require Import Process.
 Import ListNotations.
@@ -332,6 +332,71 @@ Proof.
   - rewrite seq_prob_app; ring.
   - rewrite lsum_map. unfold eE. rewrite <- lsum_scal, <- lsum_scal. apply lsum_ext; intros r.
     cbn [tokens]. rewrite seq_prob_app, seq_prob_app, <- app_assoc; ring.
+Qed.
+
+(** ** The trajectory set is a set: no trajectory is listed twice (when the vocabulary lists no token
+    twice), so a sum over [episodes] is a sum over distinct trajectories. *)
+
+Lemma NoDup_app_intro {A} (l1 l2 : list A) :
+  NoDup l1 -> NoDup l2 -> (forall z, In z l1 -> ~ In z l2) -> NoDup (l1 ++ l2).
+Proof.
+  induction l1 as [|x l1 IH]; intros H1 H2 Hd; simpl; [exact H2|].
+  inversion H1 as [|x' l1' Hx H1']; subst. constructor.
+  - intros Hin. apply in_app_or in Hin. destruct Hin as [Hin|Hin]; [exact (Hx Hin)|].
+    exact (Hd x (or_introl eq_refl) Hin).
+  - apply IH; [exact H1'|exact H2|]. intros z Hz; apply Hd; right; exact Hz.
+Qed.
+
+Lemma NoDup_flat_map_key {A B K} (f : A -> list B) (key : B -> K) (g : A -> K) (l : list A) :
+  NoDup (map g l) -> (forall x, In x l -> NoDup (f x)) -> (forall x z, In x l -> In z (f x) -> key z = g x) ->
+  NoDup (flat_map f l).
+Proof.
+  induction l as [|x l IH]; intros Hg Hf Hk; simpl; [constructor|].
+  inversion Hg as [|gx gl Hx Hg']; subst.
+  apply NoDup_app_intro.
+  - apply Hf; left; reflexivity.
+  - apply IH; [exact Hg'| |]; intros; [apply Hf | apply Hk]; auto; right; assumption.
+  - intros z Hz Hz'. apply in_flat_map in Hz'. destruct Hz' as [x' [Hx' Hz']].
+    apply Hx. rewrite <- (Hk x z (or_introl eq_refl) Hz), (Hk x' z (or_intror Hx') Hz').
+    apply in_map; exact Hx'.
+Qed.
+
+Lemma leaves_paths_nodup {L} (voc : list Tok) (s : shape Tok L) :
+  NoDup voc -> NoDup (map fst (leaves voc s)).
+Proof.
+  intros Hv. induction s as [l|k IH]; simpl; [constructor; [intros []|constructor]|].
+  rewrite flat_map_concat_map, concat_map, map_map, <- flat_map_concat_map.
+  apply (NoDup_flat_map_key _ (@hd_error Tok) (@Some Tok)).
+  - apply Injective_map_NoDup; [intros x y E; injection E; auto | exact Hv].
+  - intros y _. rewrite map_map; simpl.
+    rewrite <- (map_map fst (cons y)). apply Injective_map_NoDup; [intros p q E; injection E; auto | apply IH].
+  - intros y z _ Hz. rewrite map_map in Hz. apply in_map_iff in Hz. destruct Hz as [pl [<- _]]. reflexivity.
+Qed.
+
+Definition first_attempt (e : episode Tok) : list Tok :=
+  match e with Capped a | Stopped a _ | Resampled a _ _ => a end.
+
+Definition first_decision (e : episode Tok) : option (list Tok) :=
+  match e with Capped _ => None | Stopped _ d | Resampled _ d _ => Some d end.
+
+Lemma episodes_nodup (M : process Tok) T h : NoDup (alphabet M) -> NoDup (episodes M T h).
+Proof.
+  intros Hv. revert h; induction T as [|T IH]; intros h; simpl; [constructor|].
+  apply (NoDup_flat_map_key _ first_attempt fst); [apply leaves_paths_nodup, Hv| |].
+  - intros [a u] _. destruct T as [|T']; [constructor; [intros []|constructor]|].
+    apply (NoDup_flat_map_key _ first_decision (fun dl => Some (fst dl))).
+    + rewrite <- map_map. apply Injective_map_NoDup; [intros x y E; injection E; auto|].
+      apply leaves_paths_nodup, Hv.
+    + intros [d l] _. destruct l; simpl; [constructor; [intros []|constructor]|].
+      apply Injective_map_NoDup; [intros r r' E; injection E; auto | apply IH].
+    + intros [d l] z _ Hz. destruct l; simpl in Hz.
+      * destruct Hz as [<-|[]]; reflexivity.
+      * apply in_map_iff in Hz. destruct Hz as [r [<- _]]; reflexivity.
+  - intros [a u] z _ Hz. destruct T as [|T']; simpl in Hz.
+    + destruct Hz as [<-|[]]; reflexivity.
+    + apply in_flat_map in Hz. destruct Hz as [[d l] [_ Hz]]. destruct l; simpl in Hz.
+      * destruct Hz as [<-|[]]; reflexivity.
+      * apply in_map_iff in Hz. destruct Hz as [r [<- _]]; reflexivity.
 Qed.
 
 End Chain.

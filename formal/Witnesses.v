@@ -125,3 +125,25 @@ Proof.
   - unfold f_T, expect, traj_prob, correct, toy_policy. simpl. field.
   - unfold cont_prob; simpl; field.
 Qed.
+
+(** Lemma 3.1 is not about one fixed layout: a process whose first attempt has two tokens and whose later
+    attempts have one (the shapes are functions of the history) has trajectories with the stage mask
+    [S; S; D; S], and the factorisation applies to them. *)
+Definition two_then_one : process bool := {|
+  alphabet := [true; false];
+  attempt_shape := fun (h : list bool) =>
+    match h with
+    | [] => More (fun (_ : bool) => More (fun (_ : bool) => Done EndOfAttempt))
+    | _ => More (fun (_ : bool) => Done EndOfAttempt)
+    end;
+  decision_shape := fun (_ : list bool) => More (fun (y : bool) => Done (if y then STOP else RESAMPLE))
+|}.
+
+Lemma witness_history_dependent_mask :
+  let e := Resampled [true; false] [false] (Capped [true]) in
+  In e (episodes two_then_one 2 [])
+  /\ mask e = [Sampling; Sampling; Decision; Sampling]
+  /\ attempts [] e = [([], [true; false]); ([true; false; false], [true])]
+  /\ resamples [] e = [([true; false], [false])]
+  /\ stops [] e = [].
+Proof. simpl. intuition discriminate. Qed.
