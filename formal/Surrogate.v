@@ -114,6 +114,27 @@ Qed.
 
 End Zero_mean.
 
+(** Why part (b) needs the tree.  A flat family of two trajectories whose probabilities are products
+    P_k(x) = S_k(x) D_k(x) of a "sampling" and a "decision" factor, normalised as a whole for every x
+    (so E[g_S] + E[g_D] = 0), but not built from per-prefix normalised token probabilities:
+    S_1 = D_1 = x, S_2 = 1 - x^2, D_2 = 1.  At x = 1/2, E[g_S] = -1/2 and E[g_D] = 1/2: the per-stage
+    statement fails although the family is a distribution. *)
+Lemma flat_set_counterexample :
+  (forall x : R, x * x + (1 - x ^ 2) * 1 = 1)
+  /\ (1/2) * (1/2) * Derive (fun t => ln t) (1/2)
+     + (1 - (1/2) ^ 2) * 1 * Derive (fun t => ln (1 - t ^ 2)) (1/2) = - (1/2)
+  /\ (1/2) * (1/2) * Derive (fun t => ln t) (1/2)
+     + (1 - (1/2) ^ 2) * 1 * Derive (fun t => ln 1) (1/2) = 1/2.
+Proof.
+  assert (H1 : Derive (fun t => ln t) (1/2) = 2).
+  { apply is_derive_unique. pose proof (is_derive_ln (1/2) ltac:(lra)) as H.
+    replace (/ (1/2)) with 2 in H by field. exact H. }
+  assert (H2 : Derive (fun t => ln (1 - t ^ 2)) (1/2) = - (4/3)).
+  { apply is_derive_unique. auto_derive; [simpl; lra|]. simpl; field. }
+  assert (H3 : Derive (fun t => ln 1) (1/2) = 0) by apply Derive_const.
+  rewrite H1, H2, H3. split; [intros; simpl; ring|]. split; simpl; field.
+Qed.
+
 (** ** Headline theorems *)
 
 (** Paper Theorem 3.1 (§3.3.1), gamma = 1, part (a): the gradient of the trajectory-level unclipped
@@ -173,23 +194,3 @@ Proof.
     unfold score_S, score_D. rewrite HS, HD. split; ring.
 Qed.
 
-(** Why part (b) needs the tree.  A flat family of two trajectories whose probabilities are products
-    P_k(x) = S_k(x) D_k(x) of a "sampling" and a "decision" factor, normalised as a whole for every x
-    (so E[g_S] + E[g_D] = 0), but not built from per-prefix normalised token probabilities:
-    S_1 = D_1 = x, S_2 = 1 - x^2, D_2 = 1.  At x = 1/2, E[g_S] = -1/2 and E[g_D] = 1/2: the per-stage
-    statement fails although the family is a distribution. *)
-Lemma flat_set_counterexample :
-  (forall x : R, x * x + (1 - x ^ 2) * 1 = 1)
-  /\ (1/2) * (1/2) * Derive (fun t => ln t) (1/2)
-     + (1 - (1/2) ^ 2) * 1 * Derive (fun t => ln (1 - t ^ 2)) (1/2) = - (1/2)
-  /\ (1/2) * (1/2) * Derive (fun t => ln t) (1/2)
-     + (1 - (1/2) ^ 2) * 1 * Derive (fun t => ln 1) (1/2) = 1/2.
-Proof.
-  assert (H1 : Derive (fun t => ln t) (1/2) = 2).
-  { apply is_derive_unique. pose proof (is_derive_ln (1/2) ltac:(lra)) as H.
-    replace (/ (1/2)) with 2 in H by field. exact H. }
-  assert (H2 : Derive (fun t => ln (1 - t ^ 2)) (1/2) = - (4/3)).
-  { apply is_derive_unique. auto_derive; [simpl; lra|]. simpl; field. }
-  assert (H3 : Derive (fun t => ln 1) (1/2) = 0) by apply Derive_const.
-  rewrite H1, H2, H3. split; [intros; simpl; ring|]. split; simpl; field.
-Qed.
