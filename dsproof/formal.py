@@ -75,8 +75,8 @@ def _read_headline(formal_dir: Path) -> tuple[str, ...]:
     return tuple(names)
 
 
-#: every headline theorem, qualified, from formal/headline.txt
-HEADLINE: tuple[str, ...] = _read_headline(FORMAL_DIR)
+#: every headline theorem, qualified, from formal/headline.txt (empty if the file is absent, e.g. outside a checkout)
+HEADLINE: tuple[str, ...] = _read_headline(FORMAL_DIR) if (FORMAL_DIR / HEADLINE_FILE).exists() else ()
 
 
 # ----------------------------------------------------------------------------------------------------- helpers
@@ -186,8 +186,9 @@ def build(timeout_s: int = 300, formal_dir: Path = FORMAL_DIR) -> None:
     """``make -C formal`` with every coqc call under ``timeout timeout_s``; raises FormalError naming the failing
     file (a coqc error with its message, or the timeout)."""
     formal_dir = Path(formal_dir)
-    if shutil.which("coqc") is None or shutil.which("coq_makefile") is None:
-        raise FormalError("coqc / coq_makefile not on PATH (apt-get install coq libcoq-coquelicot)")
+    missing = [tool for tool in ("coqc", "coq_makefile", "make") if shutil.which(tool) is None]
+    if missing:
+        raise FormalError(f"{' / '.join(missing)} not on PATH (apt-get install make coq libcoq-coquelicot)")
     n_files = max(1, len(_project_files(formal_dir)))
     cmd = ["make", "-C", str(formal_dir), f"TIMEOUT={int(timeout_s)}"]
     try:
