@@ -87,7 +87,7 @@ def _run_claims(ids, quiet: bool):
 def _report_bad(entries) -> list:
     bad = [e for e in entries if e.status != "ok"]
     for e in bad:
-        print(f"\n{e.id}: {e.status}\n{e.error or [ev for ev in e.evidence if not ev.passed]}", file=sys.stderr)
+        print(f"\n{e.id}: {e.status}\n{e.error or [ev.id for ev in e.evidence if ev.passed is False]}", file=sys.stderr)
     return bad
 
 
@@ -114,6 +114,39 @@ def cmd_check(args) -> int:
     return 1 if bad else 0
 
 
+def _rebuild_formal(skip: bool, quiet: bool) -> tuple[str, bool]:
+    """Rebuild the Coq library (formal/) where Coq is installed: build, audit, coqchk, and compare the audit with the
+    committed record the ledger's machine-checked rows come from.  Returns (the sentence the report prints, whether
+    everything agreed)."""
+    from . import formal
+
+    if skip:
+        return "The library was not rebuilt by this run (--skip-formal); the rows come from formal/audit.json.", True
+    version = formal.coq_version()
+    if version is None:
+        return ("The library was not rebuilt on this machine: Coq is not installed (scripts/setup.sh installs it); "
+                "the rows come from formal/audit.json."), True
+    if not quiet:
+        print("formal: building, auditing and re-checking the Coq library (coqchk takes about a minute)",
+              file=sys.stderr)
+    try:
+        formal.build()
+        theorems = formal.audit()
+        problems = formal.audit_problems(theorems)
+        formal.coqchk()
+    except formal.FormalError as exc:
+        print(f"formal: {exc}", file=sys.stderr)
+        return f"The rebuild on this machine failed: {str(exc).splitlines()[0]}", False
+    stale = theorems != formal.load_record()
+    for p in problems + (["formal/audit.json differs from the fresh audit: run python -m dsproof.formal --update"]
+                         if stale else []):
+        print(f"formal: {p}", file=sys.stderr)
+    if problems or stale:
+        return "The rebuild on this machine found problems (see the terminal); the rows are not current.", False
+    return (f"Rebuilt on this machine by dsproof report with coqc {version}: built, audited (Print Assumptions and the "
+            "printed statements) and re-checked by coqchk; the audit equals formal/audit.json."), True
+
+
 def cmd_report(args) -> int:
     from . import figures, ledger, notebooks, report, runs
 
@@ -136,8 +169,9 @@ def cmd_report(args) -> int:
         pages = {n: d["html"] for n, d in done.items()}
     else:
         pages = {p.stem: p for p in sorted((out / "notebooks").glob("*.html"))}
-    path = report.write(out, entries, figs, pages)
-    bad = _report_bad(entries)
+    rebuilt, formal_ok = _rebuild_formal(args.skip_formal, args.quiet)
+    path = report.write(out, entries, figs, pages, rebuilt)
+    bad = _report_bad(entries) + ([] if formal_ok else ["formal"])
     blank = [str(p) for _, p, _ in figs if report.image_is_blank(p)]
     if blank:
         print(f"blank figure(s): {blank}", file=sys.stderr)
@@ -455,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--no-update-notebooks", dest="update_notebooks", action="store_false",
                     help="do not overwrite the committed executed notebooks/*.ipynb (update_notebooks: %(default)s, i.e. "
                          "report rewrites them unless this is given)")
+    rp.add_argument("--skip-formal", action="store_true",
+                    help="do not rebuild the Coq library (formal/); its rows then come from formal/audit.json as "
+                         "committed, and the page says so")
     rp.add_argument("--quiet", **quiet)
     rp.set_defaults(fn=cmd_report)
     rr = command("reproduce", "§4 at small scale: base/SFT/SFT-reflect/RL on multiplication, from scratch; writes "

@@ -19,21 +19,18 @@ TIMEOUT_S = 600  # per cell
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }}
-pre, code {{ background: #f6f8fa; }} pre {{ padding: .6em; overflow-x: auto; }}
-table {{ border-collapse: collapse; font-size: 90%; }} td, th {{ border: 1px solid #ccc; padding: 3px 6px; }}
+* {{ box-sizing: border-box; }}
+body {{ font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; line-height: 1.45;
+  overflow-wrap: anywhere; }}
+pre, code {{ background: #f6f8fa; }} pre {{ padding: .6em; white-space: pre-wrap; }}
+table {{ border-collapse: collapse; font-size: 90%; max-width: 100%; }} td, th {{ border: 1px solid #ccc; padding: 3px 6px; }}
+table.evidence {{ width: 100%; table-layout: fixed; }}
 img {{ max-width: 100%; }} .jp-InputPrompt, .jp-OutputPrompt {{ display: none; }}
-.eq {{ display: flex; align-items: center; flex-wrap: wrap; overflow-x: auto; margin: .3em 0; }}
-.eq img {{ max-width: none; vertical-align: middle; }}
-table.matrix {{ border-collapse: separate; border-spacing: 10px 2px; margin: 0 .4em; border: 0 solid #333;
-  border-width: 0 2px; background: no-repeat linear-gradient(#333, #333) top left / 6px 2px,
-  no-repeat linear-gradient(#333, #333) bottom left / 6px 2px, no-repeat linear-gradient(#333, #333) top right / 6px 2px,
-  no-repeat linear-gradient(#333, #333) bottom right / 6px 2px; }}
-table.matrix td {{ border: none; padding: 0; text-align: center; }}
+.eq {{ margin: .3em 0; }} .eq math {{ margin: .15em 0; }}
 </style></head><body>
 <p><a href="../index.html">&larr; dsproof report</a> &middot; source: <code>notebooks/{name}.py</code>
-(executed copy <code>notebooks/{name}.ipynb</code>). Equations are drawn offline by matplotlib's mathtext (long ones
-broken into lines, matrices as a grid of drawn entries); what it cannot draw is shown as LaTeX source.</p>
+(executed copy <code>notebooks/{name}.ipynb</code>). Equations are MathML (drawn by the browser; long ones broken
+into lines); what cannot be converted is shown as LaTeX source.</p>
 {body}
 </body></html>
 """
@@ -89,39 +86,15 @@ def execute(path: Path, timeout: int = TIMEOUT_S):
     return strip_run_metadata(nb)
 
 
-def latex_png(latex: str, dpi: int = 200, fontsize: float = 13) -> tuple[str, int] | None:
-    """An equation output (``$...$``) drawn by matplotlib's mathtext: (base64 PNG at ``dpi``, display width in
-    pixels at half that), so the HTML pages show rendered mathematics offline; None where mathtext cannot draw it
-    (e.g. sympy matrices)."""
-    import base64
-    import io
-
-    from matplotlib.figure import Figure
-
-    tex = latex.strip().strip("$").replace(r"\displaystyle", "").strip()
-    fig = Figure()
-    fig.text(0, 0, f"${tex}$", fontsize=fontsize)
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.02, transparent=True,
-                    metadata={"Software": None})
-    except ValueError:  # mathtext's parse error
-        return None
-    width = int.from_bytes(buf.getvalue()[16:20], "big")  # the PNG header's IHDR width
-    return base64.b64encode(buf.getvalue()).decode("ascii"), width * 100 // dpi
-
-
 #: the widest equation line on a notebook page, in CSS pixels (the page's text column is about 950 px)
 MAX_EQUATION_WIDTH = 860
-#: a sympy matrix as LaTeX
-_MATRIX = re.compile(r"\\left\[\\begin\{matrix\}(.*?)\\end\{matrix\}\\right\]", re.S)
 #: one LaTeX token: a command (\name or \symbol), or one character
 _TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.S)
 
 
 def _math_width(tex: str, fontsize: float = 13) -> float:
-    """Display width in CSS pixels of ``tex`` drawn by mathtext as :func:`latex_png` draws it (inf where mathtext
-    cannot parse it)."""
+    """Display width in CSS pixels of ``tex`` as matplotlib's mathtext lays it out at ``fontsize`` (inf where mathtext
+    cannot parse it): the measure :func:`split_lines` breaks lines by."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.mathtext import MathTextParser
 
@@ -166,7 +139,7 @@ def split_lines(tex: str, max_width: float = MAX_EQUATION_WIDTH, fontsize: float
 
     tex = tex.strip().strip("$").replace(r"\displaystyle", "").strip()
     total = _math_width(tex, fontsize)
-    if total <= max_width or math.isinf(total):  # fits, or mathtext cannot draw it (latex_png says so)
+    if total <= max_width or math.isinf(total):  # fits, or mathtext cannot measure it (a matrix: left whole)
         return [tex]
     target = min(max_width, 1.15 * total / math.ceil(total / max_width))  # similar widths: no stub line at the end
     cuts = [(0, 0)] + _sum_breaks(tex) + [(len(tex), 0)]
@@ -189,45 +162,22 @@ def split_lines(tex: str, max_width: float = MAX_EQUATION_WIDTH, fontsize: float
     return lines
 
 
-def _img(tex: str, fontsize: float) -> str | None:
-    img = latex_png(tex, fontsize=fontsize)
-    if img is None:
-        return None
-    return f'<img alt="{html.escape(tex)}" width="{img[1]}" src="data:image/png;base64,{img[0]}">'
+def mathml_block(tex: str) -> str | None:
+    """One line of an equation as a MathML block; None where the converter cannot read the LaTeX."""
+    from .pages import mathml
 
-
-def _lines_html(tex: str, fontsize: float, max_width: float) -> str | None:
-    imgs = [_img(t, fontsize) for t in split_lines(tex, max_width, fontsize)]
-    return None if None in imgs else "<br>".join(imgs)
+    return mathml(tex, "block")
 
 
 def equation_html(latex: str, fontsize: float = 13, max_width: float = MAX_EQUATION_WIDTH) -> str | None:
-    r"""An equation output as HTML with the mathematics drawn offline: mathtext PNGs (:func:`latex_png`), a long
-    equation in lines (:func:`split_lines`), a sympy matrix as a bracketed grid of drawn entries (mathtext has no
-    matrices).  The LaTeX source is the container's ``data-latex`` and each image's alt text.  None where some
-    part cannot be drawn."""
+    r"""An equation output as MathML: a long equation in lines (:func:`split_lines`, each line at most ``max_width``
+    pixels as mathtext measures it, a close proxy of the browser's width), one ``<math display="block">`` a line; the
+    LaTeX source is the container's ``data-latex``.  None where some line cannot be converted."""
     tex = latex.strip().strip("$").replace(r"\displaystyle", "").strip()
-    parts, pos = [], 0
-    for m in _MATRIX.finditer(tex):
-        parts.append(tex[pos:m.start()])
-        rows = [row.split("&") for row in m.group(1).split(r"\\")]
-        cells = [[_lines_html(c.strip() or r"\ ", fontsize, max_width / max(len(r), 1)) for c in r] for r in rows]
-        if any(c is None for r in cells for c in r):
-            return None
-        parts.append('<table class="matrix">' + "".join(
-            "<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells) + "</table>")
-        pos = m.end()
-    parts.append(tex[pos:])
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2:  # a matrix, drawn above
-            out.append(part)
-        elif part.strip():
-            drawn = _lines_html(part, fontsize, max_width)
-            if drawn is None:
-                return None
-            out.append(f"<span>{drawn}</span>")
-    return f'<div class="eq" data-latex="{html.escape(latex.strip())}">{"".join(out)}</div>'
+    lines = [mathml_block(t) for t in split_lines(tex, max_width, fontsize)]
+    if None in lines:
+        return None
+    return f'<div class="eq" data-latex="{html.escape(latex.strip())}">{"".join(lines)}</div>'
 
 
 #: inline math in markdown text: $...$ (no $ or newline inside), outside `code spans`
@@ -235,24 +185,21 @@ _CODE_OR_MATH = re.compile(r"(`[^`]*`)|\$([^$\n]+)\$")
 
 
 def _inline_math(text: str) -> str:
-    """Markdown with each drawable ``$...$`` replaced by an inline <img> (LaTeX as alt text); code spans and what
-    mathtext cannot draw stay as they are."""
+    """Markdown with each ``$...$`` replaced by inline MathML; code spans and what the converter cannot read stay as
+    they are."""
+    from .pages import mathml
 
     def sub(m: re.Match) -> str:
         if m.group(1):
             return m.group(0)
-        img = latex_png(m.group(2), fontsize=11)
-        if img is None:
-            return m.group(0)
-        return (f'<img alt="{html.escape(m.group(0))}" width="{img[1]}" style="vertical-align: middle" '
-                f'src="data:image/png;base64,{img[0]}">')
+        return mathml(m.group(2)) or m.group(0)
 
     return _CODE_OR_MATH.sub(sub, text)
 
 
 def with_rendered_equations(nb):
-    """A copy of ``nb`` whose LaTeX outputs and inline ``$...$`` in markdown are replaced by PNG images where
-    mathtext can draw them (the LaTeX source becomes the image's alt text); the others keep their LaTeX source."""
+    """A copy of ``nb`` whose LaTeX outputs, inline ``$...$`` in markdown cells and in Markdown outputs (the claims'
+    cards) are MathML; what the converter cannot read keeps its LaTeX source."""
     import copy
 
     nb = copy.deepcopy(nb)
@@ -260,11 +207,14 @@ def with_rendered_equations(nb):
         if cell.cell_type == "markdown":
             cell.source = _inline_math(cell.source)
         for out in cell.get("outputs", []):
-            tex = out.get("data", {}).get("text/latex")
+            data = out.get("data", {})
+            tex = data.get("text/latex")
             drawn = equation_html(tex) if tex else None
             if drawn is not None:
                 out["data"] = {"text/html": drawn, "text/plain": tex}
                 out["metadata"] = {}
+            elif "text/markdown" in data:
+                data["text/markdown"] = _inline_math(data["text/markdown"])
     return nb
 
 

@@ -24,20 +24,28 @@ _MATH = re.compile(r"\$([^$\n]+)\$")
 
 
 @functools.lru_cache(maxsize=None)
-def mathml(latex: str) -> str:
-    """One LaTeX formula as an inline MathML element."""
+def mathml(latex: str, display: str = "inline") -> str | None:
+    """One LaTeX formula as a MathML element (``display``: 'inline' or 'block'); None where the converter cannot
+    read it (a syntax error, or a command it does not know, which it would otherwise print as text)."""
+    from latex2mathml import exceptions
     from latex2mathml.converter import convert
 
-    return convert(latex)
+    errors = tuple(v for v in vars(exceptions).values() if isinstance(v, type) and issubclass(v, Exception))
+    try:
+        out = convert(latex, display=display)
+    except errors + (IndexError, KeyError, ValueError):  # malformed input can also surface as these
+        return None
+    return None if "<mi>\\" in out else out
 
 
 def math_html(text) -> Markup:
-    """Text with its $...$ formulas as MathML and everything else escaped."""
+    """Text with its $...$ formulas as MathML and everything else escaped; a formula the converter cannot read is
+    shown as its source."""
     text = str(text)
     out, pos = [], 0
     for m in _MATH.finditer(text):
         out.append(html.escape(text[pos:m.start()]))
-        out.append(mathml(m.group(1)))
+        out.append(mathml(m.group(1)) or html.escape(m.group(0)))
         pos = m.end()
     out.append(html.escape(text[pos:]))
     return Markup("".join(out))

@@ -150,7 +150,7 @@ def write_run_pages(report_dir: Path, reproduction: dict[str, dict]) -> list[Pat
 
 
 def write(out_dir: Path, entries: list[ledger.Entry], figures: list[tuple[str, Path, str]],
-          notebook_pages: dict[str, Path]) -> Path:
+          notebook_pages: dict[str, Path], rebuilt: str = "") -> Path:
     """Write ``out_dir/index.html`` and the run pages; figure and notebook paths are made relative to
     ``out_dir``."""
     from . import figures as figure_specs
@@ -167,7 +167,7 @@ def write(out_dir: Path, entries: list[ledger.Entry], figures: list[tuple[str, P
     write_run_pages(out_dir, reproduction)
     env = environment()
     page = pages.index(entries, by_claim, {n: rel(p) for n, p in notebook_pages.items()}, run_rows(reproduction),
-                       formal_section(entries), env, skipped_checks(entries, reproduction),
+                       formal_section(entries, rebuilt), env, skipped_checks(entries, reproduction),
                        env["dsproof code commit"], env["uncommitted code changes"])
     path = out_dir / "index.html"
     path.write_text(page)

@@ -55,7 +55,7 @@ def check_lemma_3_1() -> Result:
                                               "the paper's index k=0..T (Corollary 3.1)": exact("T+1")}))
     st = Statement(
         "lemma-3.1/factorisation", "Lemma 3.1 (§3.1)",
-        "P(tau|Q) = prod_{k=1..T} pi_sample(A_k,T_k|s_{k-1}) * prod_{k=1..T-1} pi_d(RESAMPLE|s_k) * pi_d(STOP|s_T)",
+        "$P(\\tau \\mid Q) = \\prod_{k=1}^{T} \\pi_{sample}(A_k, T_k \\mid s_{k-1}) \\prod_{k=1}^{T-1} \\pi_d(\\mathrm{RESAMPLE} \\mid s_k)\\, \\pi_d(\\mathrm{STOP} \\mid s_T)$",
         "summary", ONE_POLICY + "; any budget T", (), "the chain rule of the policy's token probabilities, built "
         "attempt by attempt (symbolic T), with a voluntary STOP and with the budget cap",
         "log P(tau) by the chain rule minus the sum of the stage log-probabilities (the residual)",
@@ -103,7 +103,7 @@ def check_cor_3_1() -> Result:
                     ("max |z|", "<", MC_Z_MAX)))
     split = Statement(
         "cor-3.1/score-split", "Corollary 3.1 (§3.1)",
-        "grad log P(tau) = sum_k grad log pi_sample + sum_k grad log pi_d", "summary", ONE_POLICY + "; any budget T",
+        "$\\nabla \\log P(\\tau) = \\sum_k \\nabla \\log \\pi_{sample} + \\sum_k \\nabla \\log \\pi_d$", "summary", ONE_POLICY + "; any budget T",
         (), "Lemma 3.1's log P for symbolic T, each log pi an undefined function of theta (shared or disjoint "
         "parameters)", "grad log P - g_sampling - g_decision (the residual)", RESIDUAL_ZERO,
         [Outcome({}, {"residual": ev[0].values["residual"]},
@@ -165,8 +165,8 @@ def check_cross_terms() -> Result:
                       "smallest |d2J/dtheta_s dtheta_d|": sig(min(min(abs(v) for v in h) for h in hess), 2)}))
     norm = Statement(
         "cross-terms/norm", "Corollary 3.1, Definition 3.1 (implicit; reviewers 1 and 2)",
-        "the gradient credit of the two stages is analysed sum by sum, with no cross-term: ||g||^2 = ||g_sampling||^2 "
-        "+ ||g_decision||^2", "reconstruction", ONE_POLICY, (), "toy model (T=3, L=2) with its logits z = U theta, "
+        "the gradient credit of the two stages is analysed sum by sum, with no cross-term: "
+        "$\\|g\\|^2 = \\|g_S\\|^2 + \\|g_D\\|^2$", "reconstruction", ONE_POLICY, (), "toy model (T=3, L=2) with its logits z = U theta, "
         "theta in R^4 shared by both stages, U random; expected gradients of J by exact enumeration",
         "the cosine of the expected sampling and decision gradients of J (0 iff the cross-term vanishes)",
         threshold("no cross-term: the cosine is 0 at every draw", ("smallest |cos|", "<", 1e-9)),
@@ -176,8 +176,8 @@ def check_cross_terms() -> Result:
                  note="disjoint parameters (not what the paper states: one theta): the expected score cross-block is "
                       "exactly 0")],
         deciding=("cos 5%", "cos 95%", "smallest |cos|"),
-        correction="With one theta shared by the stages, ||g||^2 = ||g_sampling||^2 + ||g_decision||^2 + 2 <g_sampling, "
-                   "g_decision>, and the cross-term is nonzero and of either sign: report it with the two norms.",
+        correction="With one theta shared by the stages, $\\|g\\|^2 = \\|g_S\\|^2 + \\|g_D\\|^2 + 2 \\langle g_S, g_D \\rangle$"
+                   ", and the cross-term is nonzero and of either sign: report it with the two norms.",
         note="The paper writes no cross-terms; reviewers 1 and 2 asked whether the split survives shared parameters. "
              "The cosine takes both signs across draws, so the cross-term can help or oppose the split.")
     hessian = Statement(
@@ -223,7 +223,7 @@ def check_calibration() -> Result:
                      {f"T={T}": signed(f_inf(*pt) - calibration_theory.predicted_accuracy_numeric(T)(*pt), 3)
                       for T in (2, 4, 8, 16)}))
     st = Statement(
-        "calibration-4.2/limit", "§4.2", "Predicted accuracy = p_s p_dC / (1 - (p_s (1 - p_dC) + (1 - p_s) p_dW)), "
+        "calibration-4.2/limit", "§4.2", "Predicted accuracy $= p_s p_{d|C} / (1 - (p_s (1 - p_{d|C}) + (1 - p_s) p_{d|W}))$, "
         "with unlimited retries and independent attempts of constant accuracy p_s", "summary",
         "independent attempts of constant accuracy p_s, decisions that depend only on the current answer's "
         "correctness (p_dC, p_dW), unlimited retries", (), "the two-stage process with a budget of T attempts (its "
@@ -231,8 +231,8 @@ def check_calibration() -> Result:
         "lim_{T->oo} f_T minus the §4.2 formula (the residual)", RESIDUAL_ZERO,
         [Outcome({}, {"residual": ev[1].values["residual"]},
                  ("limit", "recursion", *cites.get("calibration-4.2/limit", ())))],
-        note="Where generations are length-capped the budget is finite: f_T = a(1-b^(T-1))/(1-b) + b^(T-1) p_s with "
-             "a = p_s p_dC and b = p_s (1 - p_dC) + (1 - p_s) p_dW, below the §4.2 value iff p_dC + p_dW > 1 (evidence "
+        note="Where generations are length-capped the budget is finite: "
+             "$f_T = a (1 - b^{T-1})/(1 - b) + b^{T-1} p_s$ with $a = p_s p_{d|C}$ and $b = p_s (1 - p_{d|C}) + (1 - p_s) p_{d|W}$, below the §4.2 value iff $p_{d|C} + p_{d|W} > 1$ (evidence "
              "budget-gap and far-ood).")
     return Result([st], ev + coq)
 

@@ -127,8 +127,8 @@ def check_theorem_3_1() -> Result:
     ev.append(record("discounted-q-value", "symbolic", f"Q_d / Q_sample(first token of attempt k) = gamma^(-L_k) at "
                      f"gamma={gamma}, L_k={L_k}", {"Q_d / Q_sample": sig(surrogate_theory.discounted_q_ratio(L_k, gamma),
                                                                             4)}))
-    words = ("Q_sample^reward = Q_d^reward = gamma^(sum_{j>=k} len(A_j,T_j)) A_i: the advantage multiplies both "
-             "gradient sums identically")
+    words = ("$Q^{reward}_{sample} = Q^{reward}_{d} = \\gamma^{\\sum_{j \\ge k} \\mathrm{len}(A_j, T_j)} A_i$: the advantage "
+             "multiplies both gradient sums identically")
     setting = ("the trajectory-level, unclipped surrogate E_{tau~pi_old}[pi_theta(tau)/pi_old(tau) A] at theta = "
                "theta_old, group-relative advantage A; the theorem's formula carries a per-token discount gamma")
     s1 = Statement("thm-3.1/gamma-1", "Theorem 3.1 (§3.3.1), gamma = 1", words, "summary", setting + "; here gamma = 1 "
@@ -144,9 +144,10 @@ def check_theorem_3_1() -> Result:
                    threshold("Q_sample = Q_d: the ratio is 1", ("Q_d / Q_sample", "==", 1)),
                    [Outcome({}, {"Q_d / Q_sample": ev[5].values["Q_d / Q_sample"]},
                             ("discounted-q", "discounted-q-value"))],
-                   correction="With gamma = 1 (GRPO) both score sums carry the same advantage A. With gamma < 1 a token "
-                              "is credited gamma^(tokens after it) A, so the sampling tokens of attempt k carry "
-                              "gamma^(L_k) less than the decision that follows it: Q_d = gamma^(-L_k) Q_sample.",
+                   correction="With $\\gamma = 1$ (GRPO) both score sums carry the same advantage A. With "
+                              "$\\gamma < 1$ a token is credited $\\gamma^{\\text{tokens after it}} A$, so the "
+                              "sampling tokens of attempt k carry $\\gamma^{L_k}$ less than the decision that "
+                              "follows it: $Q_d = \\gamma^{-L_k} Q_{sample}$.",
                    note="verl's GRPO uses gamma = 1, the setting of thm-3.1/gamma-1. How the discount moves the "
                         "gradient balance is thm-3.1-discounted.")
     return Result([s1, s2], ev + coq)
@@ -357,8 +358,8 @@ def check_theorem_3_2() -> Result:
                                       "limit min": sig(min(limits), 3), "limit max": sig(max(limits), 3)},
                      scope="general proof"))
     immediate = Statement(
-        "thm-3.2/immediate", "Theorem 3.2 (§3.3.2)", "d_k^sample = sum_{j=1..L_k} log-ratio = O(L_k), d_k^decision = "
-        "O(1): scale separation |d^sample| / |d^decision| ~ L_k", "summary",
+        "thm-3.2/immediate", "Theorem 3.2 (§3.3.2)", "$d_k^{sample} = \\sum_{j=1}^{L_k} \\text{log-ratio} = O(L_k)$, $d_k^{decision} = O(1)$"
+        ": scale separation $|d^{sample}| / |d^{decision}| \\sim L_k$", "summary",
         "k1 of every token in the reward, full returns (gamma = 1), on-policy; per-token KL terms of comparable size",
         ("scaling",), SETTING_NOTE, "the expected immediate penalties: d^sample / d^decision = L kl_tok / kl_dec, "
         "its growth in L", GROWS_LIKE_L,
@@ -383,9 +384,9 @@ def check_theorem_3_2() -> Result:
            for r in scaling.rows("kl-k1-reward")],
         deciding=("growth", "coefficient"),
         correction="With k1 in the reward the decision's Q carries the KL of the attempts a RESAMPLE buys (O(L), the "
-                   "paper's own recursion Q_d = d^decision + gamma E[Q_sample]), so the KL's sampling:decision gradient "
-                   "ratio is bounded in L; the ~L separation holds for the immediate penalties d^sample/d^decision "
-                   "only (thm-3.2/immediate).",
+                   "paper's own recursion $Q_d = d^{decision} + \\gamma E[Q_{sample}]$), so the KL's "
+                   "sampling:decision gradient ratio is bounded in L; the $\\sim L$ separation holds for the "
+                   "immediate penalties $d^{sample}/d^{decision}$ only (thm-3.2/immediate).",
         note="Read with def-3.1-phi: by Definition 3.1's 'unbalanced' clause, read on the immediate rewards, "
              "thm-3.2/immediate makes the KL unbalanced; its Q-level and gradient-level readings do not. The label "
              "the theorem earns is not the gradient asymmetry the abstract's mechanism needs. The future-KL "
@@ -530,8 +531,8 @@ def check_definition_3_1() -> Result:
                     open_choices=("reading", "scaling"),
                     quantity="SFT's sampling:decision measure under each reading, its growth in L",
                     outcomes=sft_outcomes, **common,
-                    correction="SFT's per-token weights are length-weighted (the decision tokens carry 2/(2L+2) of "
-                               "them), but its gradient credit relative to the surrogate stays bounded under every "
+                    correction="SFT's per-token weights are length-weighted (the decision tokens carry "
+                               "$2/(2L+2)$ of them), but its gradient credit relative to the surrogate stays bounded under every "
                                "scaling: per-token scores shrink as tokens become confident.")
     return Result([kl, sft], ev)
 

@@ -348,16 +348,16 @@ def check_length_weighting() -> Result:
                   threshold=threshold("the KL restrains theta_s more than both decision logits (the difference is "
                                       "negative)", ("theta_s kept - smaller decision kept", "<", 0)),
                   outcomes=restrain, **common,
-                  correction="The KL's length weighting restrains theta_s more than both decision logits in most "
-                             "settings of every protocol, not in all (the outcomes map where)."),
+                  correction="Whether the KL's length weighting restrains theta_s more than both decision logits "
+                             "depends on the setting and the protocol (the outcomes map where)."),
         Statement("abstract-length-weighting/pi_d-under-optimized", setting=kl_setting,
                   open_choices=("protocol", "settings"), quantity="the fraction of the surrogate's movement "
                   "theta_dW (RESAMPLE when wrong) keeps under the KL objective",
                   threshold=threshold("the KL leaves pi_d under-optimized: theta_dW moves less than under the "
                                       "surrogate alone", ("theta_dW kept", "<", 1)), outcomes=short, **common,
-                  correction="pi_d, which the length-weighted KL barely touches, is mostly optimised by the reward as "
-                             "far as without the KL or further; where it is left short depends on the protocol "
-                             "(reference resets, learning rate, steps, KL placement: mapped in the outcomes)."),
+                  correction="Whether the length-weighted KL leaves pi_d short of the surrogate's movement depends "
+                             "on the setting and the protocol (reference resets, learning rate, steps, KL placement: "
+                             "mapped in the outcomes)."),
         Statement("abstract-length-weighting/sft-pi_d", setting="SFT on demonstrations, with or without reflection (the "
                   "paper's Table 1 runs both)", open_choices=("demonstrations", "settings"),
                   quantity="the fraction of the surrogate's movement theta_dW keeps under SFT",
@@ -365,7 +365,7 @@ def check_length_weighting() -> Result:
                                       ("theta_dW kept", "<", 1)), outcomes=sft_outcomes, **common,
                   correction="SFT leaves RESAMPLE-when-wrong untrained when its demonstrations contain no wrong "
                              "attempt: the gradient on theta_dW is exactly 0 for every L, so the cause is what the "
-                             "demonstrations contain, not length weighting; with reflective demonstrations p_dW rises "
-                             "past the surrogate's."),
+                             "demonstrations contain, not length weighting; reflective demonstrations train it (the "
+                             "outcomes give how far, against the surrogate)."),
     ]
     return Result(statements, ev)

@@ -107,18 +107,19 @@ def check_theorem_3_1_discounted() -> Result:
                                                                                    "fixed-logits" else ()),
                                     note=f"gamma = {g}"))
     st = Statement(
-        "thm-3.1-discounted/balance", "Theorem 3.1 (§3.3.1) with gamma < 1", "Q_sample^reward = Q_d^reward = "
-        "gamma^(sum_{j>=k} len(A_j,T_j)) A_i: the advantage multiplies both gradient sums identically (so the "
-        "surrogate's attribution stays balanced)", "summary",
+        "thm-3.1-discounted/balance", "Theorem 3.1 (§3.3.1) with gamma < 1", "$Q^{reward}_{sample} = Q^{reward}_{d} = \\gamma^{\\sum_{j \\ge k} \\mathrm{len}(A_j, T_j)} A_i$"
+        ": the advantage multiplies both gradient sums identically (so the surrogate's attribution stays balanced)",
+        "summary",
         "the trajectory-level surrogate with a per-token discount gamma < 1 (the theorem's formula)", ("scaling",),
         MODEL, "the surrogate's |dJ/dtheta_s| / ||dJ/dtheta_d|| at gamma divided by the same at gamma = 1 (the same "
         "model, scaling and L), its growth in L", threshold("the balance of gamma = 1 carries over: the ratio relative "
         "to gamma = 1 stays Theta(1) in L", ("relative growth", "==", "constant")), outcomes,
         deciding=("relative growth", "relative at L=1,000", "relative at L=10,000"),
-        correction="With gamma < 1 token t is credited gamma^(tokens after t) A: an attempt's sampling tokens carry "
-                   "S_L = (1 - gamma^L)/(1 - gamma) (<= 1/(1 - gamma)) in place of L and RESAMPLE gamma^L less than "
-                   "STOP, so for L >> 1/(1 - gamma) the attribution tilts toward the decisions, by a factor ~ (1 - "
-                   "gamma) L relative to gamma = 1. Theorem 3.1's balance is a gamma = 1 statement (thm-3.1/gamma-1).",
+        correction="With $\\gamma < 1$ token $t$ is credited $\\gamma^{\\text{tokens after } t} A$: an attempt's "
+                   "sampling tokens carry $S_L = (1 - \\gamma^L)/(1 - \\gamma) \\le 1/(1 - \\gamma)$ in place of L "
+                   "and RESAMPLE $\\gamma^L$ less than STOP, so for $L \\gg 1/(1 - \\gamma)$ the attribution tilts "
+                   "toward the decisions, by a factor $\\sim (1 - \\gamma) L$ relative to $\\gamma = 1$. Theorem "
+                   "3.1's balance is a $\\gamma = 1$ statement (thm-3.1/gamma-1).",
         note="verl's GRPO uses gamma = 1; gamma < 1 is what the theorem's formula allows, not what the experiments "
              "ran.")
     return Result([st], ev)
@@ -177,14 +178,15 @@ def check_theorem_3_2_discounted() -> Result:
     common = dict(location="Theorem 3.2 (§3.3.2) with gamma < 1", source="summary",
                   setting="k1 of every token in the reward, discounted returns, on-policy; per-token KL terms of "
                           "comparable size; " + DISCOUNTED_SETTING, model=MODEL)
-    immediate = Statement("thm-3.2-discounted/immediate", words="Q_sample^KL = d_k^sample + gamma E[Q_d^KL], d_k^sample "
-                          "= sum_{j=1..L_k} log-ratio = O(L_k): scale separation |d^sample| / |d^decision| ~ L_k",
+    immediate = Statement("thm-3.2-discounted/immediate", words="$Q_{sample}^{KL} = d_k^{sample} + \\gamma E[Q_d^{KL}]$, $d_k^{sample} = \\sum_{j=1}^{L_k} \\text{log-ratio} = O(L_k)$"
+                          ": scale separation $|d^{sample}| / |d^{decision}| \\sim L_k$",
                           open_choices=("discount",), quantity="the expected immediate penalties d^sample / "
                           "d^decision, their growth in L", threshold=GROWS_LIKE_L, outcomes=immediate_outcomes,
-                          correction="With a per-token discount the immediate separation saturates at kl_tok / ((1 - "
-                                     "gamma) kl_dec): it stops at the horizon 1/(1 - gamma). With the paper's "
-                                     "per-stage discount d^sample is the undiscounted sum L kl_tok and the "
-                                     "separation is ~L.", **common)
+                          correction="With a per-token discount the immediate separation saturates at "
+                                     "$kl_{tok} / ((1 - \\gamma)\\, kl_{dec})$: it stops at the horizon "
+                                     "$1/(1 - \\gamma)$. With the paper's per-stage discount "
+                                     "$d^{sample}$ is the undiscounted sum $L\\, kl_{tok}$ and the separation is $\\sim L$.",
+                          **common)
     gradient = Statement("thm-3.2-discounted/gradient", words="the KL's credit to sampling exceeds its credit to "
                          "decisions by a factor ~L_k (unbalanced gradient attribution), with discounted returns",
                          open_choices=("discount", "scaling"), quantity="||dKL/dtheta_s|| / ||dKL/dtheta_d|| (k1 in "
@@ -284,8 +286,8 @@ def check_lemma_3_2() -> Result:
                       "at decay 0 (Markov)": bound(max(max(abs(v[1]), abs(v[2])) for k, v in m.items() if k[1] == 0),
                                                    1e-12)}))
     st = Statement(
-        "lemma-3.2/per-stage-pg", "Lemma 3.2 (§3.1)", "the policy-gradient theorem applied per component: grad J = "
-        "sum E[grad log pi_sample Q_sample(s_{k-1}, a'_k)] + sum E[grad log pi_d Q_d(s_k, a''_k)]", "summary",
+        "lemma-3.2/per-stage-pg", "Lemma 3.2 (§3.1)", "the policy-gradient theorem applied per component: "
+        "$\\nabla J = \\sum_k E[\\nabla \\log \\pi_{sample}\\, Q_{sample}(s_{k-1}, a'_k)] + \\sum_k E[\\nabla \\log \\pi_d\\, Q_d(s_k, a''_k)]$", "summary",
         "the two-stage process with final-answer reward, gamma = 1; the state s_k carrying what the decision "
         "conditions on (in an LLM the whole prefix; in the paper's notation (Q, A_k, T_k))", (),
         "toy model, state before attempt k: k; after it: (k, correctness); every budget T by induction",
@@ -338,9 +340,9 @@ def check_definition_3_1_phi() -> Result:
                          {"residual": klq}),
           kl_q_level()]
     st = Statement(
-        "def-3.1-phi/surrogate", "Definition 3.1 (§3.2) (reviewer 6)", "Balanced: Q_sample(s_{k-1}, a'_k) = "
-        "f_sample(..., Phi(s_k)) and Q_d(s_k, a''_k) = f_d(..., Phi(s_{k+1})) with Phi a scale-invariant sufficient "
-        "statistic and f_sample = Theta(f_d) (surrogate rewards)", "summary",
+        "def-3.1-phi/surrogate", "Definition 3.1 (§3.2) (reviewer 6)", "Balanced: "
+        "$Q_{sample}(s_{k-1}, a'_k) = f_{sample}(\\ldots, \\Phi(s_k))$ and $Q_d(s_k, a''_k) = f_d(\\ldots, \\Phi(s_{k+1}))$ with "
+        "$\\Phi$ a scale-invariant sufficient statistic and $f_{sample} = \\Theta(f_d)$ (surrogate rewards)", "summary",
         "the surrogate reward (terminal 1[correct]), gamma = 1; the definition read at the Q level, as it is written",
         (), "toy model, T = 2, 3, attempts of L i.i.d. tokens (symbolic L)",
         "E[Q_sample(s_0, A_1)] / E[Q_d(s_1, d_1)] for the first attempt and the decision after it (its residual "
@@ -348,7 +350,7 @@ def check_definition_3_1_phi() -> Result:
         [Outcome({}, {"residual": ev[0].values["residual"]}, ("surrogate",))],
         note="Circular (reviewer 6): Q_sample(s_0, A_1) = V(s_1) = E_d Q_d(s_1, d) by the very decomposition Theorem "
              "3.1 proves, so the surrogate is balanced by construction. KL in the reward meets this Q-level clause "
-             "too (its ratio tends to (1 + p_dW)/p_dW at T = 2) while also meeting the 'unbalanced' clause on the "
+             "too (its ratio tends to $(1 + p_{d|W})/p_{d|W}$ at T = 2) while also meeting the 'unbalanced' clause on the "
              "immediate rewards (~L): Definition 3.1 does not classify it (def-3.1/kl maps both readings). A "
              "checkable criterion is the gradient ratio relative to the surrogate in the same model (def-3.1).")
     return Result([st], ev)
