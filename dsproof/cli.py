@@ -66,6 +66,16 @@ def _device(text: str) -> str:
     return text
 
 
+#: the dtypes the probe commands accept (--dtype), by name
+DTYPES = ("fp64", "fp32", "bf16")
+
+
+def _dtype(name: str):
+    import torch
+
+    return {"fp64": torch.float64, "fp32": torch.float32, "bf16": torch.bfloat16}[name]
+
+
 def _run_claims(ids, quiet: bool):
     """Run the registered claims ``ids`` (all when empty) with a progress bar; None if an id is unknown."""
     from . import ledger
@@ -199,7 +209,7 @@ def _load_rollouts(args, command: str):
 
     from numerics import rollouts
 
-    dtype = {"fp64": torch.float64, "fp32": torch.float32, "bf16": torch.bfloat16}[getattr(args, "dtype", "fp64")]
+    dtype = _dtype(getattr(args, "dtype", "fp64"))
     try:
         segmenter = rollouts.Segmenter(tuple(rollouts.DEFAULT_MARKERS if args.markers is None else args.markers),
                                        tuple(args.regex), tuple(args.tags))
@@ -338,7 +348,7 @@ def cmd_probe(args) -> int:
         print("dsproof probe: --baseline needs --checkpoint (without one the probed model is already a random "
               "init)", file=sys.stderr)
         return 2
-    dtype = {"fp64": torch.float64, "fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+    dtype = _dtype(args.dtype)
     try:
         model = build_model(args.arch, args.size, dtype=dtype, device=args.device, checkpoint=args.checkpoint)
     except (OSError, ValueError) as exc:
@@ -388,9 +398,7 @@ def cmd_reproduce(args) -> int:
 
     from . import runs
 
-    extra = {k: v for k, v in (("seed", args.seed), ("wrong_source", args.wrong_source),
-                               ("reflect_frac", args.reflect_frac), ("wrong_attempt_loss", args.wrong_attempt_loss),
-                               ("reflect_steps_factor", args.reflect_steps_factor)) if v is not None}
+    extra = {k: getattr(args, k) for k in ("seed", *storage.RECIPE_FIELDS) if getattr(args, k) is not None}
     try:
         p = storage.resolve_preset(args.preset, args.device, **extra)
     except (ValueError, RuntimeError) as exc:
@@ -463,6 +471,8 @@ def _rollout_options(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from numerics.reproduce.presets import PRESETS
+
     """The ``dsproof`` command line: every subcommand has a description and shows every option's default."""
     p = _Parser(prog="dsproof", description="Proof-check of arXiv:2601.01580")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -496,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(fn=cmd_report)
     rr = command("reproduce", "§4 at small scale: base/SFT/SFT-reflect/RL on multiplication, from scratch; writes "
                  "results.json, table.md, figures and checkpoints under OUT/<preset>.")
-    rr.add_argument("--preset", default="smoke", choices=["smoke", "cpu", "h100", "smoke-cot", "cpu-cot", "h100-cot"],
+    rr.add_argument("--preset", default="smoke", choices=list(PRESETS),
                     help="smoke checks the pipeline (CPU, seconds); cpu and h100 are the experiment; -cot: attempts "
                          "with a chain of thought (partial products and carries before the answer)")
     rr.add_argument("--out", default=None,
@@ -541,7 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "the checkpoint's, to read the ratio against chance (doubles the cost)")
     pr.add_argument("--baseline-seed", type=_seed, default=0, help="seed of the --baseline random init")
     pr.add_argument("--device", default="cpu", type=_device, help="torch device (cpu, cuda, cuda:N)")
-    pr.add_argument("--dtype", default="fp64", choices=["fp64", "fp32", "bf16"], help="model dtype")
+    pr.add_argument("--dtype", default="fp64", choices=DTYPES, help="model dtype")
     pr.add_argument("--batch", type=_positive_int, default=4, help="trajectories in the batch")
     pr.add_argument("--attempt", type=_positive_int, default=16, help="tokens per attempt")
     pr.add_argument("--json", action="store_true",

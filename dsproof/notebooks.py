@@ -59,9 +59,10 @@ def strip_run_metadata(nb):
     return nb
 
 
-def execute(path: Path, timeout: int = TIMEOUT_S):
+def execute(path: Path, timeout: int = TIMEOUT_S, env: dict | None = None):
     """Read a jupytext percent file and execute it in a fresh kernel (cwd = the repository root); the result
-    carries no timing or timestamp (:func:`strip_run_metadata`), and driving the kernel prints nothing."""
+    carries no timing or timestamp (:func:`strip_run_metadata`), and driving the kernel prints nothing.  ``env``:
+    variables added to the kernel's environment (the tests emulate another machine's threads and BLAS kernels)."""
     import tempfile
 
     import jupytext
@@ -82,7 +83,7 @@ def execute(path: Path, timeout: int = TIMEOUT_S):
             cleanup_kc=True,
             # one thread in the kernel: a figure's last digits must not depend on the machine's core count (the
             # executed notebooks are committed, and the tests compare them with a fresh execution)
-            env={**os.environ, "OMP_NUM_THREADS": "1"})
+            env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
     return strip_run_metadata(nb)
 
 
@@ -226,7 +227,7 @@ def to_html(nb, name: str) -> str:
 
 
 def render_all(ipynb_dir: Path | None = SOURCE_DIR, html_dir: Path | None = None, names=None,
-               progress=None) -> dict[str, dict]:
+               progress=None, env: dict | None = None) -> dict[str, dict]:
     """Execute every notebook; write ``<ipynb_dir>/<name>.ipynb`` and ``<html_dir>/<name>.html`` (either may be
     None).  Returns name -> {"notebook": executed node, "html": path or None}."""
     import nbformat
@@ -236,7 +237,7 @@ def render_all(ipynb_dir: Path | None = SOURCE_DIR, html_dir: Path | None = None
         name = src.stem
         if names and name not in names:
             continue
-        nb = execute(src)
+        nb = execute(src, env=env)
         page = None
         if ipynb_dir is not None:
             ipynb_dir.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ def environment() -> dict[str, str]:
         commit, dirty = "unknown", "unknown"
     cuda = torch.cuda.is_available()
     return {"dsproof code commit": commit, "uncommitted code changes": dirty,
-            "python": platform.python_version(), "platform": f"{platform.system()} {platform.machine()}",
+            "python": ".".join(platform.python_version_tuple()[:2]), "platform": f"{platform.system()} {platform.machine()}",
             "torch": torch.__version__, "transformers": transformers.__version__, "sympy": sympy.__version__,
             "numpy": numpy.__version__, "matplotlib": matplotlib.__version__,
             "device": torch.cuda.get_device_name(0) if cuda else "CPU"}

@@ -55,7 +55,11 @@ def pytest_runtest_setup(item):
 @pytest.fixture(scope="session")
 def rendered_notebooks(tmp_path_factory):
     """Every notebook executed once per session (fresh kernels), as {name: {"notebook", "html"}} with the HTML
-    pages under a temporary folder."""
+    pages under a temporary folder.  The kernels run with another machine's threads and BLAS kernels
+    (test_reproducible.OTHER_MACHINE): the committed pages, written with the defaults, must come out the same."""
     from dsproof import notebooks
 
-    return notebooks.render_all(ipynb_dir=None, html_dir=tmp_path_factory.mktemp("report") / "notebooks")
+    from .test_reproducible import OTHER_MACHINE
+
+    return notebooks.render_all(ipynb_dir=None, html_dir=tmp_path_factory.mktemp("report") / "notebooks",
+                                env=OTHER_MACHINE)

@@ -62,14 +62,15 @@ def run_record(label: str, data: dict):
 
 
 def summary_values(sm: pooling.Summary) -> dict:
-    """The deciding figures of one proxy's pooled reading."""
+    """The deciding figures of one proxy's pooled reading; with no pooled cell there is no gain to attribute, and
+    every figure is '-' (the threshold is then undetermined, not failed)."""
     parts = sm.parts() if sm.pooled else {}
     rng = sm.loso_range()
     votes = sm.votes()
     nan = float("nan")
     return {"cells pooled": exact(f"{len(sm.pooled)} of {len(sm.cells)}"), "seeds": exact(len(sm.seeds)),
             "pooled decision share": pct(sm.share), "smallest leave-one-seed-out share": pct(rng[0] if rng else nan),
-            "seeds voting decision - sampling": exact(votes["decision"] - votes["sampling"]),
+            "seeds voting decision - sampling": exact(votes["decision"] - votes["sampling"] if sm.pooled else "-"),
             "p_dC part": signed(parts.get("p_dC", nan)), "p_dW part": signed(parts.get("p_dW", nan)),
             "p_dW part - p_dC part": signed(parts.get("p_dW", nan) - parts.get("p_dC", nan))}
 
