@@ -471,9 +471,9 @@ def _rollout_options(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``dsproof`` command line: every subcommand has a description and shows every option's default."""
     from numerics.reproduce.presets import PRESETS
 
-    """The ``dsproof`` command line: every subcommand has a description and shows every option's default."""
     p = _Parser(prog="dsproof", description="Proof-check of arXiv:2601.01580")
     sub = p.add_subparsers(dest="cmd", required=True)
 
