@@ -111,12 +111,28 @@ def _exact(objective: str, scaling_name: str):
 @functools.lru_cache(maxsize=None)
 def _curve(objective: str, scaling_name: str, lengths: tuple) -> np.ndarray:
     f = _exact(objective, scaling_name)
-    return np.array([f(n) for n in lengths])
+    return _frozen([f(n) for n in lengths])
 
 
 def _leading(coeff: float, power: int, log_power: int, Ls) -> np.ndarray:
     x = np.asarray(Ls, dtype=float)
     return coeff * x ** power * np.log(x) ** log_power
+
+
+def _shape(coeff: float, power: int, log_power: int) -> str:
+    """A leading order C L^a (log L)^c as printed, C at the ledger's four significant digits."""
+    c = sig(coeff, 4).text()
+    if (power, log_power) == (0, 0):
+        return f"-> {c}"
+    return f"~ {c} " + " ".join(([("L" if power == 1 else f"L^{power}")] if power else [])
+                                + ([("log L" if log_power == 1 else f"(log L)^{log_power}")] if log_power else []))
+
+
+def _frozen(a) -> np.ndarray:
+    """A cached curve, read-only (a caller cannot change what the next figure draws)."""
+    a = np.asarray(a, dtype=float)
+    a.flags.writeable = False
+    return a
 
 
 # =============================================================================================== cross-terms
@@ -329,7 +345,7 @@ def _clipping() -> tuple:
 
 
 @_styled
-def clipping() -> plt.Figure:
+def clipping_map() -> plt.Figure:
     from .claims.objectives import CLIP_STEP_SCALES
 
     draws = np.array(_clipping())
@@ -380,7 +396,7 @@ def _quotient(reward: str, num: int, den: int, scaling_name: str, lengths: tuple
     (theory.asymptotics.ratio_along of the pair (num, den, 0): |num| / |den|)."""
     e = _first_stage(reward)
     f = asymptotics.ratio_along((e[num], e[den], sp.Integer(0)), scaling_name, _point())
-    return np.array([f(n) for n in lengths])
+    return _frozen([f(n) for n in lengths])
 
 
 def _immediate(scaling_name: str, lengths: tuple) -> np.ndarray:
@@ -441,7 +457,7 @@ def _k3_level_curve(level: str, lengths: tuple) -> np.ndarray:
     values = _k3_level_point(level)
     num = asymptotics.ratio_along(grads["kl-k3-loss"], "fixed-p_s-ref", values)
     den = asymptotics.ratio_along(grads["surrogate"], "fixed-p_s-ref", values)
-    return np.array([num(n) / den(n) for n in lengths])
+    return _frozen([num(n) / den(n) for n in lengths])
 
 
 @_styled
@@ -451,20 +467,20 @@ def k3_loss_ratio() -> plt.Figure:
     Ls = tuple(_grid(5))
     big = np.asarray([n for n in Ls if n >= 10])
     fig, (ax, bx) = plt.subplots(1, 2, figsize=SIZE, sharey=True)
-    kl_text = {"fixed-logits": "per-token KL constant", "fixed-p_s": "per-token KL ~ 1/L",
-               "fixed-p_s-ref": f"per-token KL -> {scaling.KL_LEVELS[0]}"}
+    kl_text = {"fixed-logits": "KL/token constant", "fixed-p_s": "KL/token ~ 1/L",
+               "fixed-p_s-ref": f"KL/token -> {scaling.KL_LEVELS[0]}"}
     for name in asymptotics.SCALINGS:
         row = table[("kl-k3-loss", name)]
         rel = _curve("kl-k3-loss", name, Ls) / _curve("surrogate", name, Ls)
-        f = scaling.leading_figures(row, relative=True)
+        shape = _shape(row.relative_coeff, row.relative_power, row.relative_log_power)
         ax.plot(Ls, rel, "-", color=SCALING_COLOR[name], gid=f"relative|{name}",
-                label=f"{name}, {kl_text[name]}: {f['relative growth'].text()}")
+                label=f"{name}, {kl_text[name]}: {shape}")
         ax.plot(big, _leading(row.relative_coeff, row.relative_power, row.relative_log_power, big), ":", color="k",
                 lw=0.8, gid=f"leading|{name}")
     for i, level in enumerate(scaling.KL_LEVELS):
         r = levels[level]
         bx.plot(Ls, _k3_level_curve(level, Ls), "-", color=plt.cm.viridis(i / len(scaling.KL_LEVELS)),
-                gid=f"level|{level}", label=f"per-token KL -> {level}: ~ {sig(r['coeff'], 4).text()} L")
+                gid=f"level|{level}", label=f"KL/token -> {level}: {_shape(r['coeff'], r['power'], r['log_power'])}")
         bx.plot(big, _leading(r["coeff"], r["power"], r["log_power"], big), ":", color="k", lw=0.8,
                 gid=f"leading|level|{level}")
     for a in (ax, bx):
@@ -569,7 +585,7 @@ def discounted_gradient(reward: str, discount: str, gamma: str) -> list:
 @functools.lru_cache(maxsize=None)
 def _discounted_curve(reward: str, discount: str, gamma: str, scaling_name: str, lengths: tuple) -> np.ndarray:
     f = asymptotics.ratio_along(discounted_gradient(reward, discount, gamma), scaling_name, _point())
-    return np.array([f(n) for n in lengths])
+    return _frozen([f(n) for n in lengths])
 
 
 DISCOUNT_SCALINGS = ("fixed-logits", "fixed-p_s-ref")
@@ -960,7 +976,7 @@ _SPECS = [
                "the diagonal (equal fractions: the threshold); right, per step scale the draws off the diagonal, by "
                "which stage keeps less. Look at the larger steps: clipping keeps different fractions of the two "
                "stages, in either direction.",
-               clipping),
+               clipping_map),
     FigureSpec("kl_reward_ratio", ("thm-3.2",),
                "Theorem 3.2 with k1 in the reward: the KL's sampling:decision gradient ratio (solid) against the "
                "attempt length L, with the immediate penalties' ratio d^sample / d^decision (dotted) and the "

@@ -144,7 +144,7 @@ def test_figure_draws_a_card_with_legends_and_names_its_control(name, tmp_path):
     w, h = fig.get_size_inches()
     assert w == pytest.approx(figures.SIZE[0]) and h <= 4.8, (w, h)
     path = figures.save_all(tmp_path, names=[name])[0][1]
-    assert not image_is_blank(path)
+    assert not image_is_blank(path), f"{name} is blank"
     if name != "appendix_c_map":  # heat maps with a colour bar
         panels = [ax for ax in fig.axes if ax.has_data()]
         assert panels and all(ax.get_legend() is not None for ax in panels), f"{name}: a panel without a legend"
