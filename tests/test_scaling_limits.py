@@ -36,13 +36,14 @@ def test_draws_are_reproducible_and_keep_the_reference_below_the_policy():
 
 
 def test_ratio_vs_length_figure_curves(monkeypatch):
-    """dsproof.figures.ratio_vs_length (notebook 03): every solid curve at L = 1, 100, 1000, 10^4 is the scaling
-    table's exact ratio and every dotted one its leading order; at L = 3 the fixed-logits curves are recomputed
-    independently: the surrogate's and k1-in-reward's by autograd of J and KL(P || P_ref) through the enumerated toy
-    model, SFT's and DFT's by hand from the demonstration (2L - 1 right tokens and 1 wrong, RESAMPLE, STOP): SFT
-    (|(2L-1)(1-q) - q|, 1 - p_dC, 1 - p_dW), DFT (2(L-1) q(1-q), p_dC(1-p_dC), p_dW(1-p_dW)).  The fixed-logits
-    panel only (the figure drawn with that one scaling): every panel runs the same loop body, and the other two
-    would add seconds (the fixed-p_s k1 series alone takes 3 s)."""
+    """dsproof.figures.ratio_vs_length (notebook 03) draws every objective relative to the surrogate (the control,
+    drawn as the line at 1): each solid curve times the surrogate's exact ratio is the scaling table's exact ratio at
+    L = 1, 100, 1000, 10^4, and each dotted one is the derived leading order of the quotient; at L = 3 the
+    fixed-logits curves are recomputed independently: the surrogate's and k1-in-reward's by autograd of J and
+    KL(P || P_ref) through the enumerated toy model, SFT's and DFT's by hand from the demonstration (2L - 1 right
+    tokens and 1 wrong, RESAMPLE, STOP): SFT (|(2L-1)(1-q) - q|, 1 - p_dC, 1 - p_dW), DFT (2(L-1) q(1-q),
+    p_dC(1-p_dC), p_dW(1-p_dW)).  The fixed-logits panel only (the figure drawn with that one scaling): every panel
+    runs the same loop body, and the other two would add seconds (the fixed-p_s k1 series alone takes 3 s)."""
     import math
 
     import matplotlib.pyplot as plt
@@ -66,36 +67,39 @@ def test_ratio_vs_length_figure_curves(monkeypatch):
         scaling.table.cache_clear()
     try:
         curves = {}
+        assert len(fig.axes) == len(panels)
         for ax, name in zip(fig.axes, panels):
-            assert ax.get_title() == name
-            solid = None
-            for line in ax.get_lines():
-                if line.get_linestyle() == "-":
-                    solid = line.get_label()
-                    assert list(line.get_xdata()) == list(lengths)
-                    curves[(solid, name)] = dict(zip(lengths, map(float, line.get_ydata())))
-                else:  # the leading order of the solid curve drawn just before it, over L >= 10
-                    lead = table[(solid, name)].asymptotics
-                    f = sp.lambdify(sp.Symbol("L", positive=True), lead.expr(), "numpy")
-                    x = np.asarray(line.get_xdata(), dtype=float)
-                    assert list(x) == [100.0, 1000.0, 10_000.0], (solid, name)
-                    want = np.broadcast_to(np.asarray(f(x), dtype=float), x.shape)
-                    assert list(line.get_ydata()) == pytest.approx(list(want), rel=1e-12), (solid, name)
-        assert {obj for obj, _ in curves} == set(OBJECTIVES) and len(curves) == 6 * len(panels)
+            assert ax.get_title() == name and ax.get_legend() is not None
+            lines = {line.get_gid(): line for line in ax.get_lines()}
+            assert list(lines["control|surrogate"].get_ydata()) == [1.0] * len(lengths)
+            for obj in set(OBJECTIVES) - {"surrogate"}:
+                line = lines[f"relative|{obj}"]
+                assert line.get_linestyle() == "-" and line.get_label().startswith(obj)
+                assert list(line.get_xdata()) == list(lengths)
+                curves[(obj, name)] = dict(zip(lengths, map(float, line.get_ydata())))
+                row = table[(obj, name)]  # the leading order of the quotient, over L >= 10
+                lead = lines[f"leading|{obj}"]
+                assert lead.get_linestyle() == ":"
+                x = np.asarray(lead.get_xdata(), dtype=float)
+                assert list(x) == [100.0, 1000.0, 10_000.0], (obj, name)
+                want = row.relative_coeff * x ** row.relative_power * np.log(x) ** row.relative_log_power
+                assert list(lead.get_ydata()) == pytest.approx(list(want), rel=1e-12), (obj, name)
+        assert len(curves) == 5 * len(panels)
         for (obj, name), ys in curves.items():
             for n in scaling.LENGTHS:
-                assert ys[n] == pytest.approx(table[(obj, name)].exact[n], rel=1e-12), (obj, name, n)
+                assert ys[n] * table[("surrogate", name)].exact[n] == pytest.approx(table[(obj, name)].exact[n],
+                                                                                     rel=1e-12), (obj, name, n)
         L = 3
         z = torch.tensor(scaling.POLICY_LOGITS, dtype=torch.float64, requires_grad=True)
         dJ, = torch.autograd.grad(toy_numerics.expected_reward(toy_numerics.enumerate_toy(2, (L, L)), z), z)
         q, p_dC, p_dW = (1 / (1 + math.exp(-x)) for x in scaling.POLICY_LOGITS)
+        surrogate = float(dJ[0].abs() / dJ[1:].norm())
         independent = {
-            "surrogate": float(dJ[0].abs() / dJ[1:].norm()),
             "kl-k1-reward": _k1_reward_ratio_enumerated(L),
             "sft": abs((2 * L - 1) * (1 - q) - q) / math.hypot(1 - p_dC, 1 - p_dW),
             "dft": 2 * (L - 1) * q * (1 - q) / math.hypot(p_dC * (1 - p_dC), p_dW * (1 - p_dW)),
         }
         for obj, want in independent.items():
-            assert curves[(obj, "fixed-logits")][L] == pytest.approx(want, rel=1e-9), obj
+            assert curves[(obj, "fixed-logits")][L] * surrogate == pytest.approx(want, rel=1e-9), obj
     finally:
         plt.close(fig)
