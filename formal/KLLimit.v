@@ -12,8 +12,7 @@
 
     Headline theorems: [theorem_3_2_kl_ratio_limit] (every T >= 2), [theorem_3_2_kl_ratio_limit_T2]
     (T = 2, explicit limit), [theorem_3_2_kl_gradient_scaling] (each gradient's order in L), and
-    [witness_theorem_3_2_kl_ratio_limit] (a sigmoid policy meeting every hypothesis, with the limit
-    values at T = 2, 3, 4).
+    [witness_theorem_3_2_kl_ratio_limit] (a sigmoid policy meeting every hypothesis).
 
     The numerical values of the limit at the witness point are in [KLValues] (they need the Interval
     library, whose reflexive proofs [coqchk] re-checks very slowly).
