@@ -30,6 +30,10 @@ LEDGER_NAMES = (
     "DSProof.Calibration.calibration_closed_form",
     "DSProof.Calibration.calibration_limit",
     "DSProof.Calibration.calibration_budget_sign",
+    "DSProof.KLLimit.theorem_3_2_kl_ratio_limit",
+    "DSProof.KLLimit.theorem_3_2_kl_ratio_limit_T2",
+    "DSProof.KLFixedPs.theorem_3_2_kl_ratio_limit_fixed_ps_ref",
+    "DSProof.KLFixedPs.theorem_3_2_kl_ratio_limit_fixed_ps",
 )
 
 
@@ -73,6 +77,58 @@ def test_headline_list_names_every_ledger_theorem():
     assert len(set(formal.HEADLINE)) == len(formal.HEADLINE)
     defined = formal._defined_names(formal.FORMAL_DIR)
     assert [n for n in formal.HEADLINE if n not in defined] == []
+
+
+def test_concordance_names_real_statements_cells_and_headline_theorems():
+    """Every concordance key is a statement of the committed ledger (and, with [choice=value], one of its inside or
+    outside cells); every theorem is a headline theorem; every 'exact' theorem is cited by that statement's
+    outcome(s) of the cell, and no outcome cites a Coq row the concordance does not tag 'exact' for it."""
+    from dsproof import ledger
+    from dsproof.concordance import CONCORDANCE, row_id
+
+    statements = {st.id: st for e in ledger.load(REPO / "reports" / "ledger.json") for st in e.statements}
+    exact_rows = {}
+    for key, items in CONCORDANCE.items():
+        sid, _, cell = key.partition("[")
+        assert sid in statements, key
+        outcomes = statements[sid].outcomes
+        if cell:
+            choice, value = cell.rstrip("]").split("=", 1)
+            outcomes = [o for o in outcomes if o.setting.get(choice) == value]
+            assert outcomes, key
+        for name, tag, gap in items:
+            assert tag in ("exact", "weaker", "conditional") and gap
+            assert f"DSProof.{name}" in formal.HEADLINE, name
+            if tag == "exact":
+                for o in outcomes:
+                    assert row_id(name) in o.evidence, (key, name)
+                    exact_rows.setdefault(sid, set()).add(row_id(name))
+    for sid, st in statements.items():
+        cited = {c for o in st.outcomes for c in o.evidence if c.startswith("coq-")}
+        assert cited <= exact_rows.get(sid, set()), sid
+
+
+def test_kl_limit_closed_form_is_the_ledgers_value_at_the_witness():
+    """theorem_3_2_kl_ratio_limit_T2's limit, transcribed from its printed statement, evaluated at the witness point
+    (policy logits 0.8, 0.5, 0.2; reference 0.5, 0.2, -0.1) equals the ledger's fixed-logits k1 limit at T = 2."""
+    import math
+
+    from dsproof import ledger
+
+    stmt = formal.read_statements()["DSProof.KLLimit.theorem_3_2_kl_ratio_limit_T2"]
+    formula = ("Finite ((1 + sigmoid tW) * Rabs (kl_tok_dlogit (sigmoid ts) qr) / "
+               "(sigmoid tW * (1 - sigmoid tW) * kl_bern (sigmoid ts) qr))")
+    assert formula in " ".join(stmt.split())
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    q, qr, pW = sig(0.8), sig(0.5), sig(0.2)
+    kl_tok_dlogit = q * (1 - q) * math.log(q * (1 - qr) / (qr * (1 - q)))
+    kl_bern = q * math.log(q / qr) + (1 - q) * math.log((1 - q) / (1 - qr))
+    limit = (1 + pW) * abs(kl_tok_dlogit) / (pW * (1 - pW) * kl_bern)
+    st = next(s for e in ledger.load(REPO / "reports" / "ledger.json") for s in e.statements
+              if s.id == "thm-3.2/gradient")
+    o = next(o for o in st.outcomes if o.setting == {"scaling": "fixed-logits"})
+    assert o.values["coefficient"].value == pytest.approx(limit, rel=1e-3)
+    assert o.values["L power"].value == 0
 
 
 def test_sources_have_no_admitted_axiom_or_parameter():
