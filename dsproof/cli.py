@@ -167,7 +167,7 @@ def cmd_report(args) -> int:
         entries = _run_claims(None, args.quiet)
         ledger.write(entries, out)
     bar = tqdm(total=len(figures.FIGURES), desc="figures", file=sys.stderr, disable=args.quiet)
-    figs = figures.save_all(out / "figures", progress=lambda _: bar.update())
+    figs = figures.save_all(out / "figures", progress=lambda _: bar.update(), entries=entries)
     bar.close()
     runs.redraw(out / "reproduce")
     if not args.skip_notebooks:

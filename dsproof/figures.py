@@ -1081,13 +1081,3 @@ def save_all(out_dir: Path, names=None, progress=None, entries=None) -> list[tup
             progress(name)
     return written
 
-
-# (interim: the per-claim mapping; the figures module is being rewritten with one spec per figure)
-_INTERIM = {"appC-toy": ["figure1", "appendix_c_map"], "calibration-4.2": ["calibration"],
-            "def-3.1": ["ratio_vs_length"], "appD-sft-dft": ["ratio_vs_length"]}
-
-
-def figures_of(claim_id: str):
-    from types import SimpleNamespace
-
-    return [SimpleNamespace(name=n) for n in _INTERIM.get(claim_id, [])]

@@ -199,6 +199,28 @@ def kl_level_rows(objective: str, T: int = 2) -> dict[str, dict]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def demonstration_rows(T: int = 2) -> dict[tuple[str, str], dict]:
+    """(wrong attempt, scaling) -> the leading order of SFT's ratio on a reflection demonstration over the surrogate's
+    (derived, symbolic in L) and the exact relative ratio at LENGTHS, for each composition of the demonstration's
+    wrong attempt (theory.sft.WRONG_ATTEMPTS: a choice the paper leaves open)."""
+    from theory.sft import WRONG_ATTEMPTS, reflection_demonstration_gradients
+
+    values = asymptotics.setting(POLICY_LOGITS, REF_LOGITS, T)
+    sur_g = objective_gradients(T, L)["surrogate"]
+    out = {}
+    for wrong in WRONG_ATTEMPTS:
+        g = reflection_demonstration_gradients(L, wrong)["sft"]
+        for s in asymptotics.SCALINGS:
+            a, sur = asymptotics.ratio_asymptotics(g, s, values), asymptotics.ratio_asymptotics(sur_g, s, values)
+            ea, es = asymptotics.ratio_along(g, s, values), asymptotics.ratio_along(sur_g, s, values)
+            power, log_power = int(a.power - sur.power), int(a.log_power - sur.log_power)
+            out[(wrong, s)] = dict(power=power, log_power=log_power, coeff=float(a.coeff / sur.coeff),
+                                   growth=growth(power, log_power),
+                                   relative={n: ea(n) / es(n) for n in LENGTHS if n > 1})
+    return out
+
+
 # --------------------------------------------------------------------------------- the discounted (gamma < 1) model
 DISCOUNT_GAMMAS = ("0.99", "0.999")
 

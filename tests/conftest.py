@@ -32,6 +32,7 @@ def pytest_addoption(parser):
 SLOW_FIRST = ("test_notebooks.py", "test_reproduce.py", "test_rollouts.py", "test_probe.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: each file keeps its order

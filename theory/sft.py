@@ -55,14 +55,36 @@ def correct_demonstration_gradient(L) -> "sp.Matrix":
     return sp.Matrix([ToyModel.d_logit(L * sp.log(q) + sp.log(p_dC), th) for th in LOGITS])
 
 
-def reflection_demonstration_gradients(L) -> dict[str, "sp.Matrix"]:
+#: how many of the wrong attempt's L tokens are wrong in a reflection demonstration (a choice the paper leaves open:
+#: an attempt is wrong when any token is): its last token only, every token, or as many as in the policy's own wrong
+#: attempts on average (L (1 - q) / (1 - q^L), the count given that the attempt is wrong)
+WRONG_ATTEMPTS = {"last token": "one wrong token (the last), L - 1 right",
+                  "every token": "all L tokens wrong",
+                  "the policy's own": "the policy's expected count given a wrong attempt, L (1 - q) / (1 - q^L)"}
+
+
+def wrong_token_count(L, wrong: str = "last token"):
+    """The number of wrong tokens in the demonstration's wrong attempt (:data:`WRONG_ATTEMPTS`); L may be a symbol."""
+    from .toy import q
+
+    counts = {"last token": sp.Integer(1), "every token": L, "the policy's own": L * (1 - q) / (1 - q ** L)}
+    if wrong not in counts:
+        raise ValueError(f"wrong attempt {wrong!r}: expected one of {sorted(counts)}")
+    return counts[wrong]
+
+
+def reflection_demonstration_gradients(L, wrong: str = "last token") -> dict[str, "sp.Matrix"]:
     """SFT and DFT gradients (d/dtheta_s, d/dtheta_dC, d/dtheta_dW) on one reflection demonstration of the two-stage
-    toy model: a wrong attempt (its last token wrong, the L - 1 others right), RESAMPLE, a correct attempt of L
-    tokens, STOP.  SFT: sum_t grad log pi(y_t); DFT: sum_t sg(pi(y_t)) grad log pi(y_t) (Wu et al.).  Token-mean
-    aggregation divides both stages by the same 2L + 2, so it leaves the ratio unchanged.  L may be a symbol."""
+    toy model: a wrong attempt (``wrong`` says which of its tokens are wrong: :data:`WRONG_ATTEMPTS`), RESAMPLE, a
+    correct attempt of L tokens, STOP (with T = 2 the final STOP follows a correct attempt: theta_dC's token).
+    SFT: sum_t grad log pi(y_t); DFT: sum_t sg(pi(y_t)) grad log pi(y_t) (Wu et al.).  Token-mean aggregation
+    divides both stages by the same 2L + 2, so it leaves the ratio unchanged.  L may be a symbol."""
     from .toy import LOGITS, ToyModel, p_dC, p_dW, q
 
-    tokens = [(q, 2 * L - 1), (1 - q, 1), (p_dW, 1), (p_dC, 1)]  # (token probability, count)
+    n_wrong = wrong_token_count(L, wrong)
+    tokens = [(q, 2 * L - n_wrong), (1 - q, n_wrong), (p_dW, 1), (p_dC, 1)]  # (token probability, count)
     sft = sp.Matrix([sp.Add(*[n * ToyModel.d_logit(sp.log(p), th) for p, n in tokens]) for th in LOGITS])
     dft = sp.Matrix([sp.Add(*[n * p * ToyModel.d_logit(sp.log(p), th) for p, n in tokens]) for th in LOGITS])
+    if wrong == "the policy's own":  # q^L stays: theory.asymptotics takes its limit
+        return {"sft": sft, "dft": dft}
     return {"sft": sft.applyfunc(sp.factor), "dft": dft.applyfunc(sp.factor)}

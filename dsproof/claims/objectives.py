@@ -84,15 +84,15 @@ def scaling_rows(objective: str, description: str, ids: str) -> list:
 
 
 def scaling_outcomes(objective: str, ids: str, relative: bool = False, inside=asymptotics.SCALINGS,
-                     general_cites=()) -> list[Outcome]:
+                     cites_by_scaling=None) -> list[Outcome]:
     """One outcome per scaling: the leading order (or, ``relative``, the leading order relative to the surrogate)
     and the exact values; ``inside``: the scalings inside the stated setting; the fixed-logits outcome also cites
-    the general row (and ``general_cites``)."""
+    the general row; ``cites_by_scaling``: scaling -> further rows it cites (machine-checked theorems)."""
     out = []
     for row in scaling.rows(objective):
         values = scaling.leading_figures(row, relative) | scaling.exact_figures(row, (1000, 10_000))
-        cites = (f"{ids}-{row.scaling}",) + ((f"{ids}-general", *general_cites) if row.scaling == "fixed-logits"
-                                               else ())
+        cites = (f"{ids}-{row.scaling}",) + ((f"{ids}-general",) if row.scaling == "fixed-logits" else ()) \
+            + tuple((cites_by_scaling or {}).get(row.scaling, ()))
         out.append(Outcome({"scaling": row.scaling}, values, cites, inside=row.scaling in inside))
     return out
 
@@ -148,8 +148,10 @@ def check_theorem_3_1() -> Result:
                               "$\\gamma < 1$ a token is credited $\\gamma^{\\text{tokens after it}} A$, so the "
                               "sampling tokens of attempt k carry $\\gamma^{L_k}$ less than the decision that "
                               "follows it: $Q_d = \\gamma^{-L_k} Q_{sample}$.",
-                   note="verl's GRPO uses gamma = 1, the setting of thm-3.1/gamma-1. How the discount moves the "
-                        "gradient balance is thm-3.1-discounted.")
+                   note="verl's GRPO uses gamma = 1, the setting of thm-3.1/gamma-1; gamma < 1 is inside the "
+                        "stated setting because the theorem's formula carries gamma. The repair is one index: "
+                        "$\\sum_{j > k}$ in the exponent of $Q_d$, as a misprint would be; the verdict is on the "
+                        "formula as printed. How the discount moves the gradient balance is thm-3.1-discounted.")
     return Result([s1, s2], ev + coq)
 
 
@@ -166,7 +168,11 @@ def check_theorem_3_1_norms() -> Result:
         correction="Equal advantage coefficients make the surrogate's per-stage gradients the exact dJ/dtheta_stage, "
                    "not equal in norm: their ratio is Theta(1) in L with p_s held and grows ~L with the per-token "
                    "logits held. 'Balanced' is meaningful only relative to the surrogate in the same model (def-3.1).",
-        note="How the model scales with L is a choice the paper leaves open; the three scalings coincide at L = 1.")
+        note="The statement tested is reviewer 3's reading of 'balanced' as gradient norms of the same order "
+             "(Definition 3.1's Theta(1)); the paper's own Theorem 3.1 is about equal advantage coefficients "
+             "(thm-3.1/gamma-1). How the model scales with L is a choice the paper leaves open; the three "
+             "scalings coincide at L = 1, and fixed-p_s and fixed-p_s-ref give the surrogate the same ratio (the "
+             "reference does not enter J).")
     return Result([st], ev)
 
 
@@ -257,7 +263,8 @@ def check_theorem_3_1_practised() -> Result:
                    "and decision tokens", threshold("the same weight on both stages' tokens", ("weight gap", "<=", 1e-12)),
                    outcomes, note="seq-mean-token-mean weights a trajectory's tokens by 1/n: a successful retry earns "
                    "its tokens about half the credit of a first-try success (evidence retry-credit); that reweights "
-                   "trajectories, not stages.")
+                   "trajectories, not stages within one, but it makes the expected update differ from a multiple of "
+                   "grad J stage by stage (evidence weights-seq-mean-token-mean gives its cosine with grad J).")
     s2 = Statement("thm-3.1-practised/clipped", "Theorem 3.1; §4.1 (verl GRPO, mini-batches of 128 from batches of "
                    "512, 2 epochs) (reviewer 4)", "the advantage multiplies both stages' gradient sums identically, for "
                    "the surrogate the experiments ran", "reconstruction", practice + "; off-policy updates (later "
@@ -273,9 +280,14 @@ def check_theorem_3_1_practised() -> Result:
                               "loss_agg_mode weighs both stages' tokens alike); once token-level clipping is active "
                               "off-policy it keeps different fractions of the two stages' gradients, in either "
                               "direction, so the stage balance then depends on the update.",
-                   note="Where a policy move leaves every token's ratio inside the clip range the fractions stay "
-                        "equal: the identity fails only where clipping acts (evidence clipping counts the draws per "
-                        "step scale).")
+                   note="A reading (reviewer 4), not the theorem's words: Theorem 3.1 assumes the trajectory-level "
+                        "unclipped ratio (thm-3.1/gamma-1); this asks whether its identity transfers to the "
+                        "objective §4 ran, and 'fails' is about that transfer. Where a policy move leaves every "
+                        "token's ratio inside the clip range the fractions stay equal: the identity fails only where "
+                        "clipping acts (evidence clipping counts the draws per step scale: none at the smallest). The "
+                        "imbalance goes both ways, so clipping shows no systematic bias against either stage; in the "
+                        "toy every token of a type shares one ratio, so clipping is all-or-nothing per type, unlike "
+                        "an LLM's per-token ratios.")
     return Result([s1, s2], ev)
 
 
@@ -368,15 +380,18 @@ def check_theorem_3_2() -> Result:
                  note="" if name in COMPARABLE_KL else "per-token KL ~ 1/L: not the theorem's comparable per-token KL")
          for name, r in ((n, next(e for e in ev if e.id == f"immediate-{n}")) for n in asymptotics.SCALINGS)])
     gradient = Statement(
-        "thm-3.2/gradient", "Abstract; Theorem 3.2 (§3.3.2)", "SFT and KL penalties exhibit Unbalanced Gradient "
-        "Attribution (abstract); by Theorem 3.2's scale separation, the KL's credit to sampling exceeds its credit to "
-        "decisions by a factor ~L_k", "quoted",
+        "thm-3.2/gradient", "Abstract; Theorem 3.2 (§3.3.2)", "the abstract's 'SFT and KL penalties exhibit "
+        "Unbalanced Gradient Attribution', read through Theorem 3.2's 'scale separation "
+        "$|d^{sample}| / |d^{decision}| \\sim L_k$' as gradient credit: the KL's credit to sampling exceeds its credit "
+        "to decisions by a factor ~L_k", "reconstruction",
         "KL in the reward (k1 of every token), full returns (gamma = 1), on-policy; per-token KL terms of comparable "
         "size (the theorem's assumption)", ("scaling",), SETTING_NOTE,
         "the gradient credit: ||dKL/dtheta_s|| / ||dKL/dtheta_d|| of KL(P || P_ref) (k1 in the reward's expected "
         "gradient), its growth in L", GROWS_LIKE_L,
         scaling_outcomes("kl-k1-reward", "k1", inside=COMPARABLE_KL,
-                         general_cites=("limits-drawn", *cites.get("thm-3.2/gradient", ())))
+                         cites_by_scaling={s: (("limits-drawn",) if s == "fixed-logits" else ())
+                                           + cites.get(f"thm-3.2/gradient[scaling={s}]", ())
+                                           for s in asymptotics.SCALINGS})
         + [Outcome({"scaling": r.scaling, "measure": "relative to the surrogate"},
                    {k.removeprefix("relative "): v for k, v in scaling.leading_figures(r, relative=True).items()},
                    (f"k1-{r.scaling}",), inside=False,
@@ -391,7 +406,11 @@ def check_theorem_3_2() -> Result:
              "thm-3.2/immediate makes the KL unbalanced; its Q-level and gradient-level readings do not. The label "
              "the theorem earns is not the gradient asymmetry the abstract's mechanism needs. The future-KL "
              "cross-term carries most of the decision gradient from short attempts on (evidence future-kl, "
-             "half-limit).")
+             "half-limit). The threshold is the theorem's own '~L_k' (power 1), stricter than Definition 3.1's "
+             "'grows' (def-3.1); the limits are finite in every cell, so both readings give the same verdict. "
+             "Fixed p_s with a fixed logit displacement from the reference is outside the stated setting: its "
+             "per-token KL falls like 1/L, against the theorem's comparable per-token KL; fixed-p_s-ref holds the "
+             "reference's per-token accuracy and keeps it.")
     return Result([immediate, gradient], ev + coq)
 
 
@@ -447,7 +466,9 @@ def check_theorem_3_2_practised() -> Result:
         note="Each token's gradient sees only its own estimator, so the future-KL cross-term of thm-3.2 is dropped. "
              "k1 as a loss has zero expected gradient (evidence k1-loss). A policy trained from its reference keeps "
              "their per-token error rates within a constant factor unless it becomes far more accurate, which is the "
-             "fixed-displacement case.")
+             "fixed-displacement case. The reading is relative to the surrogate (Definition 3.1 measured against RL's "
+             "own ratio in the same model): the raw ratio grows ~L for the surrogate too under fixed logits. At "
+             "small kappa the ~L growth sets in late (the relative values at L = 10^3 and 10^4 are in the outcomes).")
     return Result([st], ev)
 
 
@@ -507,10 +528,26 @@ def check_definition_3_1() -> Result:
     sft_outcomes = [Outcome({"reading": READING_IMMEDIATE, "scaling": "any"}, {"growth": exact("grows")},
                             ("sft-token-share",), note="the decision tokens' share of SFT's per-token weights is "
                             "2/(2L+2): the sampling stage's summed implicit reward grows like L")]
-    sft_outcomes += [Outcome({"reading": READING_GRADIENT, "scaling": s},
+    sft_outcomes += [Outcome({"reading": READING_GRADIENT, "wrong attempt": "last token", "scaling": s},
                              {"growth": ev[others.index("sft")].values[f"{s}: relative growth"]},
                              ("relative-sft",) + (("relative-general",) if s == "fixed-logits" else ()))
                      for s in asymptotics.SCALINGS]
+    demo = scaling.demonstration_rows()
+    for wrong in sft_theory.WRONG_ATTEMPTS:
+        if wrong == "last token":
+            continue
+        rid = "sft-wrong-" + wrong.replace("'", "").replace(" ", "-")
+        ev.append(record(rid, "symbolic", f"SFT on a reflection demonstration whose wrong attempt has "
+                         f"{sft_theory.WRONG_ATTEMPTS[wrong]}: its ratio over the surrogate's (the same model, scaling "
+                         "and L), derived leading order and exact values at the reference point",
+                         {f"{s}: {k}": v for s in asymptotics.SCALINGS for k, v in
+                          (("relative growth", exact(demo[(wrong, s)]["growth"])),
+                           ("relative coefficient", sig(demo[(wrong, s)]["coeff"], 3)),
+                           *((f"relative at L={n:,}", sig(x, 3)) for n, x in demo[(wrong, s)]["relative"].items()
+                             if n in (1000, 10_000)))}, scope="instances"))
+        sft_outcomes += [Outcome({"reading": READING_GRADIENT, "wrong attempt": wrong, "scaling": s},
+                                 {"growth": ev[-1].values[f"{s}: relative growth"]}, (rid,))
+                         for s in asymptotics.SCALINGS]
     common = dict(location="Abstract; Definition 3.1 (§3.2) (reviewer 6)", source="quoted", model=SETTING_NOTE,
                   threshold=threshold("unbalanced: the measure grows without bound in L", ("growth", "==", "grows")))
     kl = Statement("def-3.1/kl", words="SFT and KL penalties exhibit Unbalanced Gradient Attribution",
@@ -527,13 +564,21 @@ def check_definition_3_1() -> Result:
                         "shown to hold for; measured against the surrogate in the same model it becomes checkable.")
     sft = Statement("def-3.1/sft", words="SFT and KL penalties exhibit Unbalanced Gradient Attribution",
                     setting="SFT on demonstrations (a reflection demonstration: wrong attempt, RESAMPLE, correct "
-                            "attempt, STOP); 'unbalanced' as Definition 3.1 defines it, at the level it does not fix",
-                    open_choices=("reading", "scaling"),
+                            "attempt, STOP; with T = 2 the final STOP is theta_dC's token); 'unbalanced' as Definition "
+                            "3.1 defines it, at the level it does not fix; which tokens of the wrong attempt are wrong "
+                            "is not fixed either", open_choices=("reading", "wrong attempt", "scaling"),
                     quantity="SFT's sampling:decision measure under each reading, its growth in L",
                     outcomes=sft_outcomes, **common,
                     correction="SFT's per-token weights are length-weighted (the decision tokens carry "
-                               "$2/(2L+2)$ of them), but its gradient credit relative to the surrogate stays bounded under every "
-                               "scaling: per-token scores shrink as tokens become confident.")
+                               "$2/(2L+2)$ of them). Its gradient credit relative to the surrogate stays bounded when "
+                               "the demonstration's wrong attempt has as many wrong tokens as the policy's own wrong "
+                               "attempts, or one: per-token scores shrink as tokens become confident. It grows like L "
+                               "only for a wrong attempt wrong at every token with p_s held, whose L wrong tokens each "
+                               "carry an O(1) score.",
+                    note="Which reading decides: the gradient reading relative to the surrogate is the one the "
+                         "abstract's mechanism (RL self-corrects, SFT does not) needs; the immediate reading is a "
+                         "token count. A demonstration wrong at every token is far from the policy's own wrong "
+                         "attempts when p_s is held (those have O(1) wrong tokens).")
     return Result([kl, sft], ev)
 
 
@@ -578,7 +623,8 @@ def check_appendix_d() -> Result:
                   quantity="DFT's gradient minus the policy gradient with reward 1 (the 1/pi weight removed)",
                   threshold=threshold("the residual is exactly 0", ("residual", "==", 0)),
                   outcomes=[Outcome({}, {"residual": ev[int(i.split("-")[1]) - 1].values["residual"]}, (i,)) for i in d3],
-                  **common),
+                  note="D.3's text is a title only; the identity checked follows from DFT's definition (Wu et al.) "
+                       "as the summary states it, so this is a check of the summary's reading.", **common),
         Statement("appD-sft-dft/D.2", location="Appendix D.2", words="SFT: unbalanced attribution via "
                   "policy-entanglement (section title; the text is not available)", source="unavailable",
                   setting="not available", open_choices=(), model=SETTING_NOTE,

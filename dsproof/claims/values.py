@@ -103,17 +103,17 @@ def check_theorem_3_1_discounted() -> Result:
             ev.append(record(f"surrogate-{s}-{g}", "symbolic", f"surrogate, per-token discount gamma = {g}, {s}: the "
                              "sampling:decision ratio relative to gamma = 1 (the same model, scaling and L): derived "
                              "leading order and exact values", fig, scope="instances"))
-            outcomes.append(Outcome({"scaling": s}, fig, (f"surrogate-{s}-{g}",) + (("leading-general",) if s ==
-                                                                                   "fixed-logits" else ()),
-                                    note=f"gamma = {g}"))
+            outcomes.append(Outcome({"gamma": g, "scaling": s}, fig,
+                                    (f"surrogate-{s}-{g}",) + (("leading-general",) if s == "fixed-logits" else ())))
     st = Statement(
         "thm-3.1-discounted/balance", "Theorem 3.1 (§3.3.1) with gamma < 1", "$Q^{reward}_{sample} = Q^{reward}_{d} = \\gamma^{\\sum_{j \\ge k} \\mathrm{len}(A_j, T_j)} A_i$"
         ": the advantage multiplies both gradient sums identically (so the surrogate's attribution stays balanced)",
         "summary",
-        "the trajectory-level surrogate with a per-token discount gamma < 1 (the theorem's formula)", ("scaling",),
-        MODEL, "the surrogate's |dJ/dtheta_s| / ||dJ/dtheta_d|| at gamma divided by the same at gamma = 1 (the same "
-        "model, scaling and L), its growth in L", threshold("the balance of gamma = 1 carries over: the ratio relative "
-        "to gamma = 1 stays Theta(1) in L", ("relative growth", "==", "constant")), outcomes,
+        "the trajectory-level surrogate with a per-token discount gamma < 1 (the theorem's formula)",
+        ("gamma", "scaling"), MODEL, "the surrogate's |dJ/dtheta_s| / ||dJ/dtheta_d|| at gamma divided by the same "
+        "at gamma = 1 (the same model, scaling and L), its growth in L", threshold("the attribution of gamma = 1 "
+        "carries over: the ratio relative to gamma = 1 stays Theta(1) in L", ("relative growth", "==", "constant")),
+        outcomes,
         deciding=("relative growth", "relative at L=1,000", "relative at L=10,000"),
         correction="With $\\gamma < 1$ token $t$ is credited $\\gamma^{\\text{tokens after } t} A$: an attempt's "
                    "sampling tokens carry $S_L = (1 - \\gamma^L)/(1 - \\gamma) \\le 1/(1 - \\gamma)$ in place of L "
@@ -121,7 +121,11 @@ def check_theorem_3_1_discounted() -> Result:
                    "toward the decisions, by a factor $\\sim (1 - \\gamma) L$ relative to $\\gamma = 1$. Theorem "
                    "3.1's balance is a $\\gamma = 1$ statement (thm-3.1/gamma-1).",
         note="verl's GRPO uses gamma = 1; gamma < 1 is what the theorem's formula allows, not what the experiments "
-             "ran.")
+             "ran. The statement is the identical multiplier, read as 'the attribution does not depend on gamma'; "
+             "with the logits held the raw ratio at gamma = 1 itself grows like L (thm-3.1-norms), so discounting "
+             "brings the raw norms closer while moving the attribution by ~(1 - gamma) L. The change sets in at "
+             "L of order 1/(1 - gamma) (see the values at L = 1,000 for the larger gamma). thm-3.1/gamma-below-1 is "
+             "the same failure at the level of the Q's.")
     return Result([st], ev)
 
 
@@ -173,8 +177,8 @@ def check_theorem_3_2_discounted() -> Result:
                                  "||dKL/dtheta_s|| / ||dKL/dtheta_d||, derived leading order and exact values; and the "
                                  "same relative to the surrogate with the same discount (control)", fig | rel,
                                  scope="instances"))
-                gradient_outcomes.append(Outcome({"discount": discount, "scaling": s}, fig, (rid, "autograd"),
-                                                 note=f"gamma = {g}"))
+                gradient_outcomes.append(Outcome({"discount": discount, "gamma": g, "scaling": s}, fig,
+                                                 (rid, "autograd")))
     common = dict(location="Theorem 3.2 (§3.3.2) with gamma < 1", source="summary",
                   setting="k1 of every token in the reward, discounted returns, on-policy; per-token KL terms of "
                           "comparable size; " + DISCOUNTED_SETTING, model=MODEL)
@@ -189,7 +193,7 @@ def check_theorem_3_2_discounted() -> Result:
                           **common)
     gradient = Statement("thm-3.2-discounted/gradient", words="the KL's credit to sampling exceeds its credit to "
                          "decisions by a factor ~L_k (unbalanced gradient attribution), with discounted returns",
-                         open_choices=("discount", "scaling"), quantity="||dKL/dtheta_s|| / ||dKL/dtheta_d|| (k1 in "
+                         open_choices=("discount", "gamma", "scaling"), quantity="||dKL/dtheta_s|| / ||dKL/dtheta_d|| (k1 in "
                          "the reward, discounted), its growth in L", threshold=GROWS_LIKE_L, outcomes=gradient_outcomes,
                          deciding=("growth", "L power", "log L power", "coefficient"),
                          correction="With a per-token discount the KL's gradient ratio grows ~L only with the logits "
@@ -295,7 +299,9 @@ def check_lemma_3_2() -> Result:
         threshold("the residual is exactly 0", ("base residual", "==", 0), ("step residual", "==", 0)),
         [Outcome({}, {"base residual": ev[0].values["base residual"], "step residual": ev[0].values["step residual"]},
                  ("induction", "split", "rational", "autograd", "history-dependent"))],
-        note="The state must carry what the decision conditions on (here the attempt index). §4.2's formula assumes "
+        note="The state must carry what the decision conditions on (here the attempt index): with a budget cap, or "
+             "a policy that reads the whole prefix, the paper's literal (Q, A_k, T_k) is not Markov and Q_sample(s_k-1, "
+             ".) is not defined on it: the proof is for the enlarged state. §4.2's formula assumes "
              "p_dC and p_dW constant across attempts; with decisions that depend on the attempt count it must be fed "
              "the visit-weighted p_dW, as measured from decisions, not one attempt's rate (evidence markov-map).")
     return Result([st], ev)
@@ -352,5 +358,8 @@ def check_definition_3_1_phi() -> Result:
              "3.1 proves, so the surrogate is balanced by construction. KL in the reward meets this Q-level clause "
              "too (its ratio tends to $(1 + p_{d|W})/p_{d|W}$ at T = 2) while also meeting the 'unbalanced' clause on the "
              "immediate rewards (~L): Definition 3.1 does not classify it (def-3.1/kl maps both readings). A "
-             "checkable criterion is the gradient ratio relative to the surrogate in the same model (def-3.1).")
+             "checkable criterion is the gradient ratio relative to the surrogate in the same model (def-3.1). The "
+             "clause holds in expectation only (pointwise $Q_d(W, STOP) = 0$ while $Q_{sample}(s_0, W) > 0$), and it "
+             "does not test Phi itself. The tower property gives it for every T in one line; the ledger computes the "
+             "instances T = 2, 3 only, so its scope is instances, not a general proof.")
     return Result([st], ev)
