@@ -541,6 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
     _rollout_options(sg)
     sg.add_argument("--limit", type=_positive_int, default=5, help="rollouts to print")
     sg.set_defaults(fn=cmd_segment)
+    from . import decompose
+
+    decompose.add_parser(sub)
     return p
 
 
