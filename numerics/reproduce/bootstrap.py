@@ -68,12 +68,18 @@ def _replicates(stats_list: list[np.ndarray], T: int, reps: int, seed: int,
                 o[start:start + len(idx)] = metric_array(st[idx], T)
         return out
     groups = [_rows_of(np.asarray(c), k) for c in clusters]
-    chunk = max(1, CHUNK_CELLS // max(1, k))
+    rows = max(len(st) for st in stats_list)
+    chunk = max(1, CHUNK_CELLS // max(1, rows * stats_list[0].shape[-1]))
     for start in range(0, reps, chunk):
         drawn = rng.integers(0, k, size=(min(chunk, reps - start), k))
-        for r, d in enumerate(drawn):
-            for o, st, (order, starts) in zip(out, stats_list, groups):
-                o[start + r] = metric_array(st[_expand(d, order, starts)], T)
+        for o, st, (order, starts) in zip(out, stats_list, groups):
+            sizes = np.diff(starts)
+            if len(sizes) and (sizes == sizes[0]).all():  # every prompt has m rows: one [chunk, K m] gather
+                idx = order[(starts[drawn][..., None] + np.arange(sizes[0])).reshape(len(drawn), -1)]
+                o[start:start + len(drawn)] = metric_array(st[idx], T)
+            else:
+                for r, d in enumerate(drawn):
+                    o[start + r] = metric_array(st[_expand(d, order, starts)], T)
     return out
 
 
