@@ -129,8 +129,50 @@ class Options:
         except re.error as exc:
             raise ValueError(f"bad answer regular expression {self.answer_regex!r}: {exc}") from None
         object.__setattr__(self, "_answer", rx)
-        object.__setattr__(self, "_segmenter", Segmenter(tuple(self.markers), tuple(self.regexes),
-                                                         tuple(self.tags) + tuple(self.stop_tags)))
+        object.__setattr__(self, "_segmenter", Spans(tuple(self.markers), tuple(self.regexes),
+                                                    tuple(self.tags) + tuple(self.stop_tags)))
+
+
+class Spans:
+    """numerics.rollouts.Segmenter's decision spans (the same markers, regexes and tags, the same merged spans),
+    found faster on ASCII text: a case-insensitive ASCII marker's matches in ASCII text are exactly the occurrences
+    of its lower case in the text's lower case, found by str.find instead of a case-insensitive regex scan.  Other
+    text goes through the Segmenter itself."""
+
+    def __init__(self, markers: tuple[str, ...], regexes: tuple[str, ...], tags: tuple[str, ...]):
+        self.segmenter = Segmenter(markers, regexes, tags)  # validates, and reads non-ASCII text
+        self.ascii = all(m.isascii() for m in markers)
+        self.lower = [m.lower() for m in markers if m]
+        self.tags = [t for t in tags if t]
+        self.regexes = [re.compile(r) for r in regexes]
+
+    @staticmethod
+    def _find(text: str, literal: str, out: list):
+        i = text.find(literal)
+        while i >= 0:
+            out.append((i, i + len(literal)))
+            i = text.find(literal, i + len(literal))  # non-overlapping, left to right, as re.finditer
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Sorted, merged, non-empty character spans [start, end) of every match (Segmenter.spans)."""
+        if not (self.ascii and text.isascii()):
+            return self.segmenter.spans(text)
+        found: list = []
+        low = text.lower()
+        for m in self.lower:
+            self._find(low, m, found)
+        for t in self.tags:
+            self._find(text, t, found)
+        for rx in self.regexes:
+            found += [(m.start(), m.end()) for m in rx.finditer(text) if m.end() > m.start()]
+        found.sort()
+        merged: list[list[int]] = []
+        for a, b in found:
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        return [(a, b) for a, b in merged]
 
 
 # ------------------------------------------------------------------------------------------ one response's parts
