@@ -150,19 +150,15 @@ def _select(bk, keep: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def split_replicates(va: np.ndarray, vb: np.ndarray, T: int) -> dict[str, np.ndarray]:
-    """The four-player Shapley split (gain_decomposition, RETRY_PLAYERS) on each paired bootstrap replicate; nan
-    where a replicate leaves p_dC or p_dW undefined."""
+    """The four-player Shapley split (gain_decomposition, RETRY_PLAYERS) on every paired bootstrap replicate at
+    once; nan where a replicate leaves p_dC or p_dW undefined."""
     from numerics.reproduce import METRIC_KEYS, RETRY_PLAYERS, gain_decomposition
 
-    out = {k: np.full(len(va), np.nan) for k in SPLIT_KEYS}
-    for r in range(len(va)):
-        a, b = dict(zip(METRIC_KEYS, va[r].tolist())), dict(zip(METRIC_KEYS, vb[r].tolist()))
-        if any(math.isnan(m[k]) for m in (a, b) for k in ("p_dC", "p_dW")):
-            continue
+    a, b = ({k: v[:, i] for i, k in enumerate(METRIC_KEYS)} for v in (va, vb))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         g = gain_decomposition(a, b, T, RETRY_PLAYERS)
-        for k in SPLIT_KEYS:
-            out[k][r] = g[k]
-    return out
+    undefined = np.isnan(a["p_dC"]) | np.isnan(a["p_dW"]) | np.isnan(b["p_dC"]) | np.isnan(b["p_dW"])
+    return {k: np.where(undefined, np.nan, np.broadcast_to(g[k], undefined.shape)) for k in SPLIT_KEYS}
 
 
 def _share(sampling, decision):
