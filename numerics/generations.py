@@ -40,8 +40,8 @@ a GenerationsError naming the file, the line and the field.  A well-formed line 
 attempts and decisions is excluded with its reason (EXCLUSIONS), line by line; ``Options.strict`` makes that an
 error too.
 
-Memory: the text of a line is dropped once its row is built; what is kept is 10 floats per response, one prompt
-index per response and one id per prompt.
+Memory: the text of a line is dropped once its row is built; what is kept is a row of 10 counts (uint16), a prompt
+index and a line number per response (28 bytes), and an id per prompt.
 """
 
 from __future__ import annotations
@@ -277,7 +277,8 @@ class Bucket:
     and its STAT_COLUMNS row."""
 
     prompts: dict[str, int] = field(default_factory=dict)
-    _rows: list[np.ndarray] = field(default_factory=list)
+    first: list[int] = field(default_factory=list)  # per prompt, the line it was first seen on
+    _rows: list[np.ndarray] = field(default_factory=list)  # stored as uint16 (counts), 20 bytes a row
     _prompt_of: list[np.ndarray] = field(default_factory=list)
     _lines: list[np.ndarray] = field(default_factory=list)
 
@@ -289,17 +290,18 @@ class Bucket:
 
     @property
     def stats(self) -> np.ndarray:
-        return self._joined(self._rows, np.zeros((0, len(STAT_COLUMNS))))
+        """The STAT_COLUMNS rows, float64 as episode_stats makes them (the stored counts, exactly)."""
+        return self._joined(self._rows, np.zeros((0, len(STAT_COLUMNS)), dtype=np.uint16)).astype(np.float64)
 
     @property
     def prompt_of(self) -> np.ndarray:
         """The prompt index (into ``prompts``) of every row."""
-        return self._joined(self._prompt_of, np.zeros(0, dtype=np.int64))
+        return self._joined(self._prompt_of, np.zeros(0, dtype=np.int32)).astype(np.int64)
 
     @property
     def lines(self) -> np.ndarray:
         """The file line of every row."""
-        return self._joined(self._lines, np.zeros(0, dtype=np.int64))
+        return self._joined(self._lines, np.zeros(0, dtype=np.int32)).astype(np.int64)
 
     @property
     def ids(self) -> list[str]:
@@ -379,7 +381,6 @@ class _Reader:
     def __init__(self, path, opts: Options):
         self.opts = opts
         self.out = FileGenerations(str(path))
-        self.first_line: dict[str, tuple] = {}  # prompt id -> (bucket, line)
         self.pending: list = []
         self.examples: list = []
 
@@ -394,11 +395,13 @@ class _Reader:
         by_bucket: dict = {}
         for i, (b, *_rest) in enumerate(self.pending):
             by_bucket.setdefault(b, []).append(i)
+        if rows.size and (rows.max() > np.iinfo(np.uint16).max or rows.min() < 0):
+            raise GenerationsError(f"{self.out.path}: a response with more than 65,535 attempts or fresh attempts")
         for b, idx in by_bucket.items():
             bk = self.out.buckets[b]
-            bk._rows.append(rows[idx])
-            bk._prompt_of.append(np.array([bk.prompts[self.pending[i][1]] for i in idx], dtype=np.int64))
-            bk._lines.append(np.array([self.pending[i][5] for i in idx], dtype=np.int64))
+            bk._rows.append(rows[idx].astype(np.uint16))
+            bk._prompt_of.append(np.array([bk.prompts[self.pending[i][1]] for i in idx], dtype=np.int32))
+            bk._lines.append(np.array([self.pending[i][5] for i in idx], dtype=np.int32))
         self.pending = []
 
     def line(self, n: int, text: str, keep_example: bool):
@@ -461,10 +464,13 @@ class _Reader:
             raise GenerationsError(f"{where}: field {opts.key('finish_reason')!r} must be a string, got "
                                    f"{json.dumps(reason)[:80]}")
         truncated = bool(trunc) or reason in TRUNCATED_REASONS
-        seen = self.first_line.get(pid)
-        if seen is not None and seen[0] != bucket:
-            raise GenerationsError(f"{where}: field {opts.key('bucket')!r}: prompt {pid!r} is in bucket {bucket!r} "
-                                   f"here and in bucket {seen[0]!r} on line {seen[1]}")
+        bk = out.buckets.get(bucket)
+        if bk is None or pid not in bk.prompts:  # a prompt new to this bucket: is it in another one?
+            for other, ob in out.buckets.items():
+                if other != bucket and pid in ob.prompts:
+                    raise GenerationsError(f"{where}: field {opts.key('bucket')!r}: prompt {pid!r} is in bucket "
+                                           f"{bucket!r} here and in bucket {other!r} on line "
+                                           f"{ob.first[ob.prompts[pid]]}")
         try:
             parsed = parse_response(response, opts, truncated)
             if grades is not None and len(grades) != len(parsed.attempts):
@@ -488,10 +494,10 @@ class _Reader:
         else:
             correct = grades
             out.graded_by.add("attempts_correct")
-        if seen is None:
-            self.first_line[pid] = (bucket, n)
         bk = out.buckets.setdefault(bucket, Bucket())
-        bk.prompts.setdefault(pid, len(bk.prompts))
+        if pid not in bk.prompts:
+            bk.prompts[pid] = len(bk.prompts)
+            bk.first.append(n)
         out.episodes += 1
         out.attempts += len(parsed.attempts)
         out.decisions_found += len(parsed.spans)

@@ -16,7 +16,7 @@ import numpy as np
 from .metrics import METRIC_KEYS, metric_array
 
 #: stats cells (replicates x rows x columns) evaluated at once
-CHUNK_CELLS = 1 << 22
+CHUNK_CELLS = 1 << 20
 
 
 def _percentiles(vals: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
