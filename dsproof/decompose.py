@@ -102,7 +102,7 @@ def run_specs(paths: list[str], compare: str | None = None, sft: str | None = No
         if len(paths) != 1:
             raise DecomposeError("--compare takes one file to compare with (the SFT-reflect generations); for "
                                  "several runs give run folders")
-        return [RunSpec(paths[0], {"sft-reflect": paths[0], "rl": compare} | ({"sft": sft} if sft else {}))]
+        return [RunSpec("run", {"sft-reflect": paths[0], "rl": compare} | ({"sft": sft} if sft else {}))]
     if sft:
         raise DecomposeError("--sft needs --compare (condition (2) of the pooling rule compares SFT with SFT-reflect "
                              "in a run)")
@@ -182,14 +182,14 @@ def analyse_run(spec: RunSpec, files: dict, T: int, id_buckets: list, reps: int,
     for r in [first] + [r for r in roles if r != first]:
         seen += [b for b in files[r].buckets if b not in seen]
     buckets = _bucket_sort(seen)
-    where: dict[str, tuple] = {}  # prompt id -> (bucket, role) across the run's files
-    for r in roles:
-        for b, bk in files[r].buckets.items():
-            for pid in bk.prompts:
-                got = where.setdefault(pid, (b, r))
-                if got[0] != b:
-                    raise DecomposeError(f"{spec.files[r]}: prompt {pid!r} is in bucket {b!r} here and in bucket "
-                                         f"{got[0]!r} in {spec.files[got[1]]}: the files of a run must agree")
+    for i, r in enumerate(roles):  # a prompt is in one bucket across the run's files
+        for r2 in roles[i + 1:]:
+            for b, bk in files[r].buckets.items():
+                for b2, bk2 in files[r2].buckets.items():
+                    if b2 != b and (both := bk.prompts.keys() & bk2.prompts.keys()):
+                        pid = min(both)
+                        raise DecomposeError(f"{spec.files[r2]}: prompt {pid!r} is in bucket {b2!r} here and in "
+                                             f"bucket {b!r} in {spec.files[r]}: the files of a run must agree")
     ood = [b for b in buckets if b not in id_buckets]
     ids = [b for b in buckets if b in id_buckets]
     preset = dict(name="decompose", description=spec.label, seed=seed, T=T, bootstrap=reps, id_digits=ids,
@@ -288,7 +288,7 @@ def read_runs(runs: list[RunAnalysis], description: str, ci_level: float = 0.95)
     return Reading(sm, statements, ev, share_ci, undefined)
 
 
-def why(st, runs: int) -> list[str]:
+def why(st, summary) -> list[str]:
     """Each condition of a statement's threshold on its (one) outcome: met, not met, or undetermined and why."""
     o = next(o for o in st.outcomes if o.inside)
     out = []
@@ -297,10 +297,12 @@ def why(st, runs: int) -> list[str]:
         state = c.holds(o.values)
         word = {True: "met", False: "not met", None: "undetermined"}[state]
         text = f"{c.text()}: {fig.text() if fig else '-'} ({word}"
-        if state is None and "leave-one-seed-out" in c.key and runs == 1:
+        if state is None and not summary.pooled:
+            text += ": no cell pooled"
+        elif state is None and len(summary.seeds) == 1:
             text += ": one run, and leaving it out leaves nothing; give several runs, each read as a seed"
         elif state is None:
-            text += ": no cell pooled"
+            text += ": leaving some run out leaves no pooled cell"
         out.append(text + ")")
     return out
 
@@ -423,7 +425,14 @@ def model_rows(dec: Decomposition) -> tuple[list[str], list[list[str]]]:
                 rows.append([run.spec.label, ROLE_LABELS[role], n, "OOD" if n in ood else "ID", str(c["prompts"]),
                              str(c["responses"]), *(_ci(m[k], *ci[k]) for k, _ in TABLE_METRICS),
                              f"{c['mean_attempts']:.2f}", _pct(c["capped_share"])])
-    return head, rows
+    return _one_run(dec, head, rows)
+
+
+def _one_run(dec: Decomposition, head: list, rows: list) -> tuple[list, list]:
+    """Without the run column where there is one run."""
+    if len(dec.runs) > 1:
+        return head, rows
+    return head[1:], [r[1:] for r in rows]
 
 
 def gain_rows(dec: Decomposition) -> tuple[list[str], list[list[str]]]:
@@ -445,7 +454,7 @@ def gain_rows(dec: Decomposition) -> tuple[list[str], list[list[str]]]:
                          part("total"), part("sampling"), part("decision"), part("p_dC"), part("p_dW"),
                          _pct_ci(*sp["decision share"]) if sp else "-",
                          "OOD" if c is None else "yes" if c.excluded is None else f"no: {c.excluded}"])
-    return head, rows
+    return _one_run(dec, head, rows)
 
 
 def reading_lines(dec: Decomposition) -> list[str]:
@@ -472,7 +481,7 @@ def reading_lines(dec: Decomposition) -> list[str]:
               + _num(parts["p_retry"], sign=True)) if parts else "the decision part: - (no cell pooled)"]
     for st in rd.statements:
         lines.append(f"{st.id}: {st.verdict.upper()}: {st.threshold.text}")
-        lines += ["    " + w for w in why(st, len(dec.runs))]
+        lines += ["    " + w for w in why(st, sm)]
     return lines
 
 
@@ -565,7 +574,7 @@ def to_json(dec: Decomposition) -> dict:
             parts=sm.parts() if sm.pooled else None,
             values={k: v.to_json() for k, v in rd.evidence.values.items()},
             statements=[dict(id=st.id, words=st.words, threshold=st.threshold.text, verdict=st.verdict,
-                             conditions=why(st, len(dec.runs))) for st in rd.statements])
+                             conditions=why(st, sm)) for st in rd.statements])
     return _clean(out)
 
 
@@ -691,7 +700,7 @@ def write_outputs(dec: Decomposition, out: Path) -> list[Path]:
     page = env.get_template("decompose.html.j2").render(
         dec=dec, settings=dec.settings, model_table=model_rows(dec), gain_table=gain_rows(dec) if dec.reading else None,
         reading=reading_lines(dec) if dec.reading else None, statements=dec.reading.statements if dec.reading else [],
-        why=lambda st: why(st, len(dec.runs)), exclusions=exclusion_rows(dec), notes=dec.notes,
+        why=lambda st: why(st, dec.reading.summary), exclusions=exclusion_rows(dec), notes=dec.notes,
         figures=[(name, " ".join(doc.split())) for name, (_, doc) in figs.items()], rule=pooling.POOLING_RULE,
         examples=dec.examples)
     (out / "decompose.html").write_text(page)
