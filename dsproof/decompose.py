@@ -758,7 +758,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=_seed, default=0, help="seed of the first run's bootstrap (run i: seed + i)")
     p.add_argument("--strict", action="store_true",
                    help="a response that cannot be read as attempts and decisions is an error, not an exclusion")
-    p.add_argument("--show", type=int, default=0, metavar="N",
+    p.add_argument("--show", type=_seed, default=0, metavar="N",
                    help="print the first N responses of each file as read (attempts, answers, decisions)")
     p.add_argument("--json", action="store_true", help="print the JSON instead of the tables")
     p.add_argument("--out", default=None, help="also write OUT/decompose.{txt,json,html}, calibration.png, "
@@ -785,7 +785,7 @@ def cmd_decompose(args) -> int:
         ids = None
         if args.id_buckets:
             ids = [G.bucket_key(b, "--id-buckets", "bucket") for b in args.id_buckets]
-        dec = decompose(specs, opts, ids, args.bootstrap, args.seed, show=max(args.show, 0))
+        dec = decompose(specs, opts, ids, args.bootstrap, args.seed, show=args.show)
     except (DecomposeError, G.GenerationsError, ValueError) as exc:
         print(f"dsproof decompose: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 2
