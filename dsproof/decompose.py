@@ -191,7 +191,7 @@ def analyse_run(spec: RunSpec, files: dict, T: int, id_buckets: list, reps: int,
                         raise DecomposeError(f"{spec.files[r2]}: prompt {pid!r} is in bucket {b2!r} here and in "
                                              f"bucket {b!r} in {spec.files[r]}: the files of a run must agree")
     ood = [b for b in buckets if b not in id_buckets]
-    ids = [b for b in buckets if b in id_buckets]
+    ids = list(id_buckets)  # the Bonferroni level counts every in-distribution bucket, as the proxy's preset does
     preset = dict(name="decompose", description=spec.label, seed=seed, T=T, bootstrap=reps, id_digits=ids,
                   ood_digits=ood)
     data = dict(status="ok", description=spec.label, preset=preset, models={r: {} for r in roles}, diffs={},
@@ -234,7 +234,7 @@ def analyse_run(spec: RunSpec, files: dict, T: int, id_buckets: list, reps: int,
             continue
         (sa, ca), (sb, cb) = sel[BEFORE], sel[AFTER]
         va, vb = paired_replicates(sa, sb, T, reps, seed + 200 + off, None if single else (ca, cb))
-        data["diffs"][n] = difference_ci(sa, sb, T, va, vb, level=diff_level(ids or buckets))
+        data["diffs"][n] = difference_ci(sa, sb, T, va, vb, level=diff_level(ids))
         a, m = data["models"][BEFORE][n]["metrics"], data["models"][AFTER][n]["metrics"]
         if not any(math.isnan(a[k]) or math.isnan(m[k]) for k in ("p_dC", "p_dW")):
             data["gains"][n] = gain_decomposition(a, m, T)
