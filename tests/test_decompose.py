@@ -6,7 +6,6 @@ enumerated path by path (``_exact``), hand-counted episode rows, the proxy pipel
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import json
 import math
 from pathlib import Path
@@ -22,7 +21,7 @@ from dsproof.claims.empirical import PROXY_NOTE, sec4_statements, summary_values
 from dsproof.cli import main
 from numerics import generations as G
 from numerics import multiply
-from numerics.reproduce import METRIC_KEYS, PRESETS, bootstrap, bootstrap_ci, episode_stats, metrics
+from numerics.reproduce import PRESETS, bootstrap, bootstrap_ci, episode_stats, metrics
 from tests.strategies import marked_text, two_stage_rates, written_episode
 
 ROOT = Path(__file__).resolve().parents[1]
