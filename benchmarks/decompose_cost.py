@@ -106,8 +106,9 @@ def main(argv=None) -> None:
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
         per = (b["peak_rss_mib"] - a["peak_rss_mib"]) * 2 ** 20 / (b["generations"] - a["generations"])
-        print(f"peak RSS from {a['generations']:,} to {b['generations']:,} generations: +{b['peak_rss_mib'] - a['peak_rss_mib']:.0f} "
-              f"MiB for +{b['raw_mb'] - a['raw_mb']:.0f} MB of text ({per:.0f} bytes a generation)")
+        print(f"peak RSS from {a['generations']:,} to {b['generations']:,} generations: "
+              f"+{b['peak_rss_mib'] - a['peak_rss_mib']:.0f} MiB for +{b['raw_mb'] - a['raw_mb']:.0f} MB of text "
+              f"({per:.0f} bytes a generation)")
 
 
 if __name__ == "__main__":

@@ -358,8 +358,9 @@ def decompose(specs: list[RunSpec], opts=None, id_buckets: list | None = None, r
             notes.append(f"{path}: no decision span in any response: every response is one attempt and a STOP, so "
                          "p_dW counts only STOPs; check the markers (--show)")
         if f.unanswered:
+            more = ", ..." if f.unanswered > len(f.unanswered_lines) else ""
             notes.append(f"{path}: {f.unanswered} attempt(s) with no match of the answer regex, graded wrong (lines "
-                         f"{', '.join(map(str, f.unanswered_lines))}{', ...' if f.unanswered > len(f.unanswered_lines) else ''})")
+                         f"{', '.join(map(str, f.unanswered_lines))}{more})")
     if not any(r.counts[m][n]["pass_defined"] for r in runs for m in r.counts for n in r.counts[m]):
         notes.append("pass@T not defined: no line has fresh_correct")
     clustered = sorted({str(b) for r in runs for b in r.clustered})

@@ -103,8 +103,9 @@ def long_episodes(draw, max_T: int = 32, max_L: int = 1024):
 # ------------------------------------------------------------------------------ dsproof decompose: generations
 RATE = st.floats(min_value=0.05, max_value=0.95, allow_nan=False, allow_infinity=False)
 #: decision texts the default segmentation finds (numerics.rollouts.DEFAULT_MARKERS), as a model might write them
-MARKER_TEXTS = ("Let me recompute.", "I made a mistake. Let me recompute.", "Wait, that's wrong. I'll go back and check.",
-                "Hmm, let me double-check:", "I MADE A MISTAKE!", "Let me try again.")
+MARKER_TEXTS = ("Let me recompute.", "I made a mistake. Let me recompute.",
+                "Wait, that's wrong. I'll go back and check.", "Hmm, let me double-check:", "I MADE A MISTAKE!",
+                "Let me try again.")
 #: reasoning written before an attempt's answer (numbers, but no marker; the answer is the attempt's last number)
 FILLERS = ("", "We have 12 x 34: 12 x 30 = 360 and 12 x 4 = 48, so ", "Step 1: carry the 1. Step 2: add. ",
            "Hmm. ", "Computing 7 * 8 = 56 first;\n")
@@ -124,10 +125,10 @@ def _written(v: int, style: str) -> str:
 @st.composite
 def written_episode(draw, T: int):
     """One response written as a model might write it, with what it should read as: (line without prompt_id and
-    bucket, correct per attempt, decisions as 'STOP' / 'RESAMPLE'), read with budget T.  Attempts: reasoning, then the answer in one of several
-    notations (the last number); decisions: the paper's markers in various wordings; the end: the response ends (a
-    STOP), an explicit <stop> tag, truncation (finish_reason 'length': no decision), or the budget (T attempts: no
-    decision, a <stop> there is ignored)."""
+    bucket, correct per attempt, decisions as 'STOP' / 'RESAMPLE'), read with budget T.  Attempts: reasoning, then
+    the answer in one of several notations (the last number); decisions: the paper's markers in various wordings;
+    the end: the response ends (a STOP), an explicit <stop> tag, truncation (finish_reason 'length': no decision), or
+    the budget (T attempts: no decision, a <stop> there is ignored)."""
     k = draw(st.integers(1, T), label="attempts")
     correct = draw(st.lists(st.booleans(), min_size=k, max_size=k), label="attempt correct")
     truth = draw(st.integers(0, 10 ** 7), label="ground truth")
