@@ -412,9 +412,11 @@ def cmd_reproduce(args) -> int:
             bar.set_postfix_str(f"{phase} {'' if value is None else f'{value:.3f}'}")
             bar.update()
 
-        path = runs.reproduce(args.preset, out, device=args.device, progress=progress, **extra)
+        path = runs.reproduce(args.preset, out, device=args.device, progress=progress,
+                              export_generations=args.export_generations, **extra)
     print((path.parent / "table.md").read_text())
-    print(f"wrote {path} (and table.md, figures, checkpoints/ beside it)")
+    print(f"wrote {path} (and table.md, figures, checkpoints/" + (", generations/" if args.export_generations else "")
+          + " beside it)")
     return 0
 
 
@@ -532,6 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="SFT-reflect's optimiser steps as a multiple of SFT's, >= 1 (None: the preset's, 1; 2 at a "
                          "reflecting share of 0.5 gives it as many correct first-attempt targets as SFT); results go "
                          "to OUT/<preset>-steps<factor>x")
+    rr.add_argument("--export-generations", action="store_true",
+                    help="also write the evaluation episodes, one file per model, to OUT/<run>/generations/"
+                         "<model>.jsonl.gz, in the format `dsproof decompose` reads (the results are the same)")
     rr.add_argument("--quiet", **quiet)
     rr.set_defaults(fn=cmd_reproduce)
     rd = command("readme", "Regenerate the README's claims table (from OUT/ledger.json) and reproduction table.")
@@ -583,6 +588,9 @@ def build_parser() -> argparse.ArgumentParser:
     _rollout_options(sg)
     sg.add_argument("--limit", type=_positive_int, default=5, help="rollouts to print")
     sg.set_defaults(fn=cmd_segment)
+    from . import decompose
+
+    decompose.add_parser(sub)
     return p
 
 

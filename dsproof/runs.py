@@ -150,14 +150,22 @@ def write_run(res: RunResult, models: dict, out: Path) -> Path:
     return path
 
 
-def reproduce(preset: str, out: Path | None = None, device: str | None = None, progress=None, **overrides) -> Path:
+def reproduce(preset: str, out: Path | None = None, device: str | None = None, progress=None,
+              export_generations: bool = False, **overrides) -> Path:
     """Run a named preset (optionally on another device / with field overrides) and save it under
     out/<run folder> (storage.run_folder: the preset, its recipe, -seed<N>); then rewrite out/seeds.md and
-    out/recipes.md.  ``out`` defaults to storage.default_out."""
+    out/recipes.md.  ``out`` defaults to storage.default_out.  With ``export_generations`` the evaluation episodes
+    are also written, one file per model, to <run folder>/generations/<model>.jsonl.gz (the format ``dsproof
+    decompose`` reads; numerics.generations)."""
     p = resolve_preset(preset, device, **overrides)
     out = default_out(preset) if out is None else out
-    res, models = run_preset(p, progress=progress)
+    res, models = run_preset(p, progress=progress, export_generations=export_generations)
     path = write_run(res, models, Path(out) / run_folder(preset, p))
+    if export_generations:
+        from numerics.generations import write_jsonl
+
+        for name, lines in res.generations.items():
+            write_jsonl(lines, path.parent / "generations" / f"{name}.jsonl.gz")
     pooling.write_seeds_summary(Path(out))
     pooling.write_recipes_summary(Path(out))
     return path

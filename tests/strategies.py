@@ -98,3 +98,80 @@ def long_episodes(draw, max_T: int = 32, max_L: int = 1024):
     T = draw(st.integers(1, max_T), label="T")
     L = draw(st.integers(1, max_L), label="L")
     return T, L
+
+
+# ------------------------------------------------------------------------------ dsproof decompose: generations
+RATE = st.floats(min_value=0.05, max_value=0.95, allow_nan=False, allow_infinity=False)
+#: decision texts the default segmentation finds (numerics.rollouts.DEFAULT_MARKERS), as a model might write them
+MARKER_TEXTS = ("Let me recompute.", "I made a mistake. Let me recompute.",
+                "Wait, that's wrong. I'll go back and check.", "Hmm, let me double-check:", "I MADE A MISTAKE!",
+                "Let me try again.")
+#: reasoning written before an attempt's answer (numbers, but no marker; the answer is the attempt's last number)
+FILLERS = ("", "We have 12 x 34: 12 x 30 = 360 and 12 x 4 = 48, so ", "Step 1: carry the 1. Step 2: add. ",
+           "Hmm. ", "Computing 7 * 8 = 56 first;\n")
+
+
+@st.composite
+def two_stage_rates(draw, buckets: int = 2):
+    """Per bucket (p_s, p_dC, p_dW) of §4's two-stage process, each rate in [0.05, 0.95]."""
+    return {b: (draw(RATE, label=f"p_s {b}"), draw(RATE, label=f"p_dC {b}"), draw(RATE, label=f"p_dW {b}"))
+            for b in range(1, buckets + 1)}
+
+
+def _written(v: int, style: str) -> str:
+    return {"plain": str(v), "thousands": f"{v:,}", "zero-padded": str(v).zfill(9), "decimal": f"{v}.0"}[style]
+
+
+@st.composite
+def written_episode(draw, T: int):
+    """One response written as a model might write it, with what it should read as: (line without prompt_id and
+    bucket, correct per attempt, decisions as 'STOP' / 'RESAMPLE'), read with budget T.  Attempts: reasoning, then
+    the answer in one of several notations (the last number); decisions: the paper's markers in various wordings;
+    the end: the response ends (a STOP), an explicit <stop> tag, truncation (finish_reason 'length': no decision), or
+    the budget (T attempts: no decision, a <stop> there is ignored)."""
+    k = draw(st.integers(1, T), label="attempts")
+    correct = draw(st.lists(st.booleans(), min_size=k, max_size=k), label="attempt correct")
+    truth = draw(st.integers(0, 10 ** 7), label="ground truth")
+    parts = []
+    for i, ok in enumerate(correct):
+        value = truth if ok else truth + draw(st.integers(1, 999), label="error")
+        style = draw(st.sampled_from(("plain", "thousands", "zero-padded", "decimal")), label="notation")
+        parts.append(draw(st.sampled_from(FILLERS), label="reasoning") + f"the answer is {_written(value, style)}.")
+        if i < k - 1:
+            parts.append(draw(st.sampled_from(MARKER_TEXTS), label="marker"))
+    end = draw(st.sampled_from(("end", "stop tag", "truncated")), label="how it ends")
+    if end == "stop tag":
+        parts.append("<stop>")
+    line = {"response": " ".join(parts), "answer": str(truth)}
+    if end == "truncated":
+        line["finish_reason"] = "length"
+    capped = k == T or end == "truncated"
+    decisions = ["RESAMPLE"] * (k - 1) + ([] if capped else ["STOP"])
+    return line, correct, decisions
+
+
+@st.composite
+def marked_text(draw):
+    """A response-like text: pieces of the paper's markers in random case (some cut short, some run together), tags,
+    numbers, punctuation, and sometimes non-ASCII characters whose case folding is special (the Kelvin sign, a
+    dotted capital I, a long s)."""
+    from numerics.rollouts import DEFAULT_MARKERS
+
+    pieces = []
+    for _ in range(draw(st.integers(0, 12), label="pieces")):
+        kind = draw(st.sampled_from(("marker", "cut marker", "tag", "number", "text", "unicode")), label="piece")
+        if kind in ("marker", "cut marker"):
+            m = draw(st.sampled_from(DEFAULT_MARKERS), label="marker")
+            if kind == "cut marker":
+                m = m[:draw(st.integers(1, len(m)), label="cut")]
+            flips = draw(st.lists(st.booleans(), min_size=len(m), max_size=len(m)), label="case flips")
+            pieces.append("".join(c.swapcase() if f else c for c, f in zip(m, flips)))
+        elif kind == "tag":
+            pieces.append(draw(st.sampled_from(("<stop>", "[STOP]", "<resample>", "STOP")), label="tag"))
+        elif kind == "number":
+            pieces.append(str(draw(st.integers(-10 ** 6, 10 ** 6), label="number")))
+        elif kind == "text":
+            pieces.append(draw(st.sampled_from((" ", ". ", ", ", "\n", "so ", "me", "check", "again ")), label="text"))
+        else:
+            pieces.append(draw(st.sampled_from(("\u212a", "\u0130", "\u017f", "é", "→")), label="unicode"))
+    return "".join(pieces)

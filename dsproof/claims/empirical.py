@@ -123,14 +123,18 @@ def sec4_statements(readings, model: str | None = None) -> list[Statement]:
     decision, resampling = [], []
     for sm, rid, inside in readings:
         values = summary_values(sm)
-        choice = {"proxy": f"{sm.label} ({sm.preset})"}
+        if inside and not sm.pooled:  # no comparable gain anywhere: the votes (0 - 0) say nothing either way
+            values["seeds voting decision - sampling"] = dec(float("nan"), 0)
+        what = f"{sm.label} ({sm.preset})"
+        # an outside reading (a proxy) is labelled by a setting of its own; an inside one is the stated setting
+        choice, note = ({}, what) if inside else ({"proxy": what}, PROXY_NOTE)
         decision.append(Outcome(choice, {k: values[k] for k in ("cells pooled", "pooled decision share",
                                                                 "smallest leave-one-seed-out share",
                                                                 "seeds voting decision - sampling")},
-                                (rid,), inside=inside, note="" if inside else PROXY_NOTE))
+                                (rid,), inside=inside, note=note))
         resampling.append(Outcome(choice, {k: values[k] for k in ("cells pooled", "p_dC part", "p_dW part",
                                                                   "p_dW part - p_dC part")},
-                                  (rid,), inside=inside, note="" if inside else PROXY_NOTE))
+                                  (rid,), inside=inside, note=note))
     setting = ("the paper's experiments: Qwen2.5-7B-Instruct, SFT with reflection (LLaMA-Factory) then RL (verl GRPO), "
                "3 x n multiplication, n = 3..9; the gain of RL over SFT split between the decision part and the "
                "sampling part")

@@ -32,24 +32,28 @@ class RunResult:
     rl_log: list = field(default_factory=list)
     losses: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+    # model -> generations lines (numerics.generations) when run with export_generations; never in results.json
+    generations: dict = field(default_factory=dict, repr=False)
 
 
-def run(preset: Preset, progress=None) -> tuple[RunResult, dict]:
+def run(preset: Preset, progress=None, export_generations: bool = False) -> tuple[RunResult, dict]:
     """Train base -> sft / sft-reflect -> rl and evaluate all four.  Returns the results and the models
     (dsproof.reproduction saves them).  On the CPU torch runs single-threaded: the thread count can change the order
-    of floating-point sums, and the committed CPU runs were made with one thread, so re-runs reproduce them."""
+    of floating-point sums, and the committed CPU runs were made with one thread, so re-runs reproduce them.  With
+    ``export_generations`` the evaluation episodes are kept as generations lines in ``RunResult.generations``
+    (model -> lines; the results are the same)."""
     before, threads = torch.get_float32_matmul_precision(), torch.get_num_threads()
     torch.set_float32_matmul_precision(preset.matmul_precision)
     if preset.device == "cpu":
         torch.set_num_threads(1)
     try:
-        return _run(preset, progress)
+        return _run(preset, progress, export_generations)
     finally:
         torch.set_float32_matmul_precision(before)
         torch.set_num_threads(threads)
 
 
-def _run(preset: Preset, progress) -> tuple[RunResult, dict]:
+def _run(preset: Preset, progress, export_generations: bool = False) -> tuple[RunResult, dict]:
     torch.manual_seed(preset.seed)
     rng = np.random.default_rng(preset.seed)
     gen = torch.Generator(device=preset.device).manual_seed(preset.seed)
@@ -88,8 +92,10 @@ def _run(preset: Preset, progress) -> tuple[RunResult, dict]:
     models = {"base": base, "sft": sft, "sft-reflect": reflect, "rl": rl}
     raw = {}
     for name, m in models.items():
-        raw[name] = evaluate(m, preset, seed=preset.seed + 100)
+        raw[name] = evaluate(m, preset, seed=preset.seed + 100, export=export_generations)
         res.models[name] = {n: dict(metrics=v["metrics"], ci=v["ci"]) for n, v in raw[name].items()}
+        if export_generations:
+            res.generations[name] = [line for v in raw[name].values() for line in v["generations"]]
         if progress:
             progress("eval", None)
     for n in preset.id_digits + preset.ood_digits:
