@@ -162,10 +162,12 @@ def cmd_report(args) -> int:
 
     out = Path(args.out)
     if args.ledger:
-        entries = ledger.load(Path(args.ledger))
+        ledger_path = Path(args.ledger)
+        entries = ledger.load(ledger_path)
     else:
         entries = _run_claims(None, args.quiet)
         ledger.write(entries, out)
+        ledger_path = out / "ledger.json"
     bar = tqdm(total=len(figures.FIGURES), desc="figures", file=sys.stderr, disable=args.quiet)
     figs = figures.save_all(out / "figures", progress=lambda _: bar.update(), entries=entries)
     bar.close()
@@ -174,7 +176,8 @@ def cmd_report(args) -> int:
         srcs = notebooks.sources()
         bar = tqdm(total=len(srcs), desc="notebooks", file=sys.stderr, disable=args.quiet)
         done = notebooks.render_all(notebooks.SOURCE_DIR if args.update_notebooks else None, out / "notebooks",
-                                    progress=lambda _: bar.update())
+                                    progress=lambda _: bar.update(),
+                                    env={"DSPROOF_LEDGER": str(ledger_path.resolve())})  # the ledger they show
         bar.close()
         pages = {n: d["html"] for n, d in done.items()}
     else:

@@ -5,6 +5,9 @@ The notebooks import these (and theory/, numerics/, dsproof.figures) and define 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import sympy as sp
 from IPython.display import Markdown, Math, display
 
@@ -33,12 +36,21 @@ def claim_markdown(e: ledger.Entry) -> str:
     return render.entry_markdown(e, "###", html_table=True) + ("" if e.status == "ok" else f"\n\n*status {e.status}*")
 
 
+#: the ledger a notebook shows: ``dsproof check`` / ``dsproof report`` write it (``$DSPROOF_LEDGER`` overrides; the
+#: notebooks run with the repository root as working directory)
+LEDGER_FILE = Path("reports") / "ledger.json"
+
+
 def show_claim(claim_id: str) -> ledger.Entry:
-    """Run one registered claim's check (the same code as ``dsproof check``) and display its ledger entry."""
-    claims = ledger.load_all()
-    if claim_id not in claims:
-        raise KeyError(f"unknown claim id {claim_id!r}; known: {list(claims)}")
-    e = ledger.run_claim(claims[claim_id])
+    """Display one claim's entry of the ledger ``dsproof check`` wrote (:data:`LEDGER_FILE`), so a notebook shows
+    the report's figures; tests/test_reproducible.py checks that the code reproduces that ledger byte for byte."""
+    path = Path(os.environ.get("DSPROOF_LEDGER", LEDGER_FILE))
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no ledger; run dsproof check first")
+    entries = {e.id: e for e in ledger.load(path)}
+    if claim_id not in entries:
+        raise KeyError(f"claim {claim_id!r} is not in {path}; known: {list(entries)}")
+    e = entries[claim_id]
     display(Markdown(claim_markdown(e)))
     if e.status != "ok":
         raise RuntimeError(f"claim {claim_id} is {e.status}: {e.error or 'an evidence item disagreed'}")

@@ -26,11 +26,11 @@ pre, code {{ background: #f6f8fa; }} pre {{ padding: .6em; white-space: pre-wrap
 table {{ border-collapse: collapse; font-size: 90%; max-width: 100%; }} td, th {{ border: 1px solid #ccc; padding: 3px 6px; }}
 table.evidence {{ width: 100%; table-layout: fixed; }}
 img {{ max-width: 100%; }} .jp-InputPrompt, .jp-OutputPrompt {{ display: none; }}
-.eq {{ margin: .3em 0; }} .eq math {{ margin: .15em 0; }}
+.eq {{ margin: .3em 0; overflow-x: auto; }} .eq math {{ margin: .15em 0; }}
 </style></head><body>
 <p><a href="../index.html">&larr; dsproof report</a> &middot; source: <code>notebooks/{name}.py</code>
 (executed copy <code>notebooks/{name}.ipynb</code>). Equations are MathML (drawn by the browser; long ones broken
-into lines); what cannot be converted is shown as LaTeX source.</p>
+into lines, one that cannot be broken scrolls sideways); what cannot be converted is shown as LaTeX source.</p>
 {body}
 </body></html>
 """

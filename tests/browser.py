@@ -27,9 +27,19 @@ window.addEventListener('load', () => {
   document.querySelectorAll('details').forEach(d => { d.open = false; });
   const W = document.documentElement.clientWidth;
   const over = [];
+  let scrolled = 0;
+  // an element inside a box that scrolls or clips horizontally, the box itself within the window, is not past it
+  const clipped = el => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX))
+        return p.getBoundingClientRect().right <= W + 0.5;
+    }
+    return false;
+  };
   for (const el of document.body.querySelectorAll('*')) {
     if (el.id === 'dsproof-measure') continue;
     const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0 && r.right > W + 0.5 && clipped(el)) { scrolled++; continue; }
     if (r.width > 0 && r.height > 0 && r.right > W + 0.5)
       over.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
                 (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '') +
@@ -42,7 +52,7 @@ window.addEventListener('load', () => {
   const clone = document.body.cloneNode(true);
   clone.querySelectorAll('#glossary, script, #dsproof-measure, code, math').forEach(n => n.remove());
   const out = {width: W, height: document.documentElement.scrollHeight, over: over.slice(0, 50),
-               n_over: over.length, cards: cards, glossary: glossary, text: clone.textContent};
+               n_over: over.length, n_scrolled: scrolled, cards: cards, glossary: glossary, text: clone.textContent};
   const pre = document.createElement('pre');
   pre.id = 'dsproof-measure';
   pre.textContent = JSON.stringify(out);

@@ -6,6 +6,7 @@ discount (a one-attempt enumeration).  Inventory: tests/figure_inventory.py."""
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -138,20 +139,27 @@ def test_immediate_penalty_growth_along_each_scaling(scaling, grows):
 
 
 # ------------------------------------------------------------------ the per-token KL-level map (thm-3.2-practised)
-def _closed_form_ratio(name: str, L: int, q_ref_value, P_value):
-    """|g_s| / ||g_d|| of an objective of theory.closed_form at one numeric L (the closed form built for that L, not
-    the symbolic-L expressions the asymptotics module expands), fixed-p_s-ref: q = P^(1/L)."""
-    from dsproof import scaling
+@functools.lru_cache(maxsize=None)
+def _closed_form_gradient(name: str, L: int):
+    """The gradient of an objective of theory.closed_form built at one numeric L (not the symbolic-L expressions the
+    asymptotics module expands), as an mpmath function of the probabilities (built once per objective and L)."""
     from theory.closed_form import ClosedForm
     from theory.toy import PROBS, REF_PROBS
 
     cf = ClosedForm(2, L)
     g = cf.gradient(cf.J) if name == "surrogate" else cf.token_loss_gradient("k3")
+    return sp.lambdify(PROBS + REF_PROBS, list(g), "mpmath")
+
+
+def _closed_form_ratio(name: str, L: int, q_ref_value, P_value):
+    """|g_s| / ||g_d|| of an objective at one numeric L, fixed-p_s-ref: q = P^(1/L)."""
+    from dsproof import scaling
+
     sig = lambda x: 1 / (1 + mpmath.exp(-mpmath.mpf(x)))  # noqa: E731
     mpmath.mp.dps = 40
     args = [P_value ** (mpmath.mpf(1) / L), sig(scaling.POLICY_LOGITS[1]), sig(scaling.POLICY_LOGITS[2]),
             q_ref_value, sig(scaling.REF_LOGITS[1]), sig(scaling.REF_LOGITS[2])]
-    v = sp.lambdify(PROBS + REF_PROBS, list(g), "mpmath")(*args)
+    v = _closed_form_gradient(name, L)(*args)
     return abs(v[0]) / mpmath.sqrt(v[1] ** 2 + v[2] ** 2)
 
 

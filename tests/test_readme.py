@@ -1,5 +1,6 @@
-"""The README's code: the "Objectives API" example runs as written, and scripts/gpu_evidence.sh stops with a clear
-message (exit 2) on a machine without CUDA."""
+"""The README as a front door (short; the two commands first; its runtimes the benchmarks' measurements; every unrun
+item listed) and its details page's code: the "Objectives API" example runs as written, and scripts/gpu_evidence.sh
+stops with a clear message (exit 2) on a machine without CUDA."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def readme_block(heading: str, lang: str) -> str:
-    """The first ```lang code block of the README section ``heading``."""
-    text = (ROOT / "README.md").read_text()
+def readme_block(heading: str, lang: str, page: str = "docs/details.md") -> str:
+    """The first ```lang code block of the section ``heading`` of the README's details page (or of ``page``)."""
+    text = (ROOT / page).read_text()
     section = text.split(f"\n## {heading}", 1)[1].split("\n## ", 1)[0]
     m = re.search(rf"```{lang}\n(.*?)```", section, re.S)
     assert m, f"no {lang} block under '## {heading}'"
@@ -66,3 +67,37 @@ def test_require_gpu_turns_the_skip_into_a_failure():
     failed = subprocess.run([*base, "--require-gpu"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert failed.returncode == 1 and "--require-gpu given but no CUDA device is available" in failed.stdout, \
         failed.stdout[-500:]
+
+
+def test_readme_is_a_front_door():
+    """About 3,000 words at most; the two commands, what they print and how long they take within the first screen
+    (the first 40 lines); the details page it links exists."""
+    text = (ROOT / "README.md").read_text()
+    assert len(text.split()) <= 3000, f"{len(text.split())} words"
+    first = "\n".join(text.splitlines()[:40])
+    assert "bash scripts/setup.sh && .venv/bin/dsproof report" in first and ".venv/bin/python -m pytest -q" in first
+    assert "wrote reports/index.html" in first and "passed" in first
+    assert "docs/details.md" in text and (ROOT / "docs" / "details.md").exists()
+    assert not re.search(r"\b[A-Z_]{6,}\b(?<!README)", re.sub(r"`[^`]*`|```.*?```", "", text, flags=re.S)
+                         .replace("GRPO", "").replace("CUDA", "").replace("MathML", "")), "a placeholder left"
+
+
+def test_readme_runtimes_are_the_measured_ones():
+    """Every runtime the README gives is one benchmarks/results/commands_cpu.txt records (measured by
+    benchmarks/commands_cost.py)."""
+    measured = (ROOT / "benchmarks" / "results" / "commands_cpu.txt").read_text()
+    text = (ROOT / "README.md").read_text()
+    for label, minutes in re.findall(r"# (\w[\w ]*): ([\d.]+ min)", measured):
+        assert minutes in text, f"{label}: the README does not say {minutes}"
+
+
+def test_skipped_here_lists_every_gpu_test_and_the_h100_presets():
+    import ast
+
+    text = (ROOT / "README.md").read_text()
+    skipped = text.split("\n## Skipped here", 1)[1].split("\n## ", 1)[0]
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and any("gpu" in ast.unparse(d) for d in node.decorator_list):
+                assert f"{path.name}::{node.name}" in skipped, f"{path.name}::{node.name} not in 'Skipped here'"
+    assert "h100" in skipped and "h100-cot" in skipped
