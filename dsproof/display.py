@@ -84,9 +84,8 @@ def show_scaling_table(T: int = 2) -> None:
     the derived leading order, with the ratio over the surrogate's (dsproof.scaling)."""
     from . import scaling
 
-    lines = ["| objective | scaling | leading order | exact at L = " + ", ".join(f"{n:,}" for n in scaling.LENGTHS)
-             + " | / surrogate |", "|---|---|---|---|---|"]
-    for (obj, name), row in scaling.table(T).items():
-        lines.append(f"| {obj} | {name} | {row.leading()} | " + ", ".join(f"{v:.4g}" for v in row.exact.values())
-                     + f" | {'—' if obj == 'surrogate' else row.relative()} |")
-    display(Markdown("\n".join(lines)))
+    columns = ["objective", "scaling", "leading order", "exact at L = " + ", ".join(f"{n:,}" for n in scaling.LENGTHS),
+               "/ surrogate"]
+    rows = [[obj, name, row.leading(), ", ".join(f"{v:.4g}" for v in row.exact.values()),
+             "—" if obj == "surrogate" else row.relative()] for (obj, name), row in scaling.table(T).items()]
+    display(Markdown(render.markdown_table(columns, rows)))

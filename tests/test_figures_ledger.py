@@ -205,12 +205,12 @@ def test_cross_term_cosine_distribution_over_random_parameterisations():
     d2J/dz_s dz_d by torch's Hessian of the same forward; median, 5-95%, the smallest |cos| and counts against the
     committed values."""
     from dsproof.claims.common import RNG_SEED
-    from dsproof.claims.core import CROSS_DRAWS
+    from dsproof.claims.core import CROSS_DRAWS, DIMENSIONS
     from numerics import crosscheck
 
     rng = np.random.default_rng(RNG_SEED)
     rng.normal(size=(3, 4)), rng.normal(size=4)  # the claim's point, drawn first
-    cosines, hessian_nonzero, smallest_h = [], 0, float("inf")
+    cosines, hessian_nonzero, smallest_h, largest_h = [], 0, float("inf"), 0.0
     for draw in range(CROSS_DRAWS):
         U, theta = rng.normal(size=(3, 4)), rng.normal(size=4) * 0.5
         g = _shared_stage_gradients(U, theta)
@@ -223,6 +223,17 @@ def test_cross_term_cosine_distribution_over_random_parameterisations():
                                               torch.tensor(rng.uniform(-2, 2, size=3)))
         hessian_nonzero += bool(abs(H[0, 1]) > 1e-12 and abs(H[0, 2]) > 1e-12)
         smallest_h = min(smallest_h, float(abs(H[0, 1])), float(abs(H[0, 2])))
+        largest_h = max(largest_h, float(abs(H[0, 1])), float(abs(H[0, 2])))
+    by_dim = {}  # then the same generator's draws per dimension d: theta ~ N(0, 1/d)
+    for d in DIMENSIONS:
+        cos_d, share = [], []
+        for _ in range(CROSS_DRAWS):
+            U, theta = rng.normal(size=(3, d)), rng.normal(size=d) / np.sqrt(d)
+            g = _shared_stage_gradients(U, theta)
+            cross = float(g["sampling"] @ g["decision"])
+            cos_d.append(cross / float(g["sampling"].norm() * g["decision"].norm()))
+            share.append(2 * abs(cross) / float(((g["sampling"] + g["decision"]) ** 2).sum()))
+        by_dim[d] = (np.std(cos_d), np.median(share))
     lo, med, hi = np.percentile(cosines, [5, 50, 95])
     printed = _values("cross-terms", "cosines")
     assert (printed["cos median"], printed["cos 5%"], printed["cos 95%"]) == pytest.approx((med, lo, hi), abs=5e-3)
@@ -231,6 +242,14 @@ def test_cross_term_cosine_distribution_over_random_parameterisations():
     hess = _values("cross-terms", "hessian")
     assert hess["points with both nonzero"] == (hessian_nonzero, CROSS_DRAWS)
     assert hess["smallest |d2J/dtheta_s dtheta_d|"] == pytest.approx(smallest_h, rel=5e-2)
+    assert hess["largest |d2J/dtheta_s dtheta_d|"] == pytest.approx(largest_h, rel=5e-2)
+    assert printed["largest |cos|"] == pytest.approx(max(abs(c) for c in cosines), abs=5e-4)
+    dims = _values("cross-terms", "cosines-by-dimension")
+    for d, (sd, share) in by_dim.items():
+        assert dims[f"d={d:,}: sd of cos"] == pytest.approx(sd, rel=5e-2), d
+        assert dims[f"d={d:,}: median cross-term share"] == pytest.approx(share, rel=5e-2), d
+    sds = [by_dim[d][0] for d in DIMENSIONS]
+    assert sds == sorted(sds, reverse=True)  # the spread shrinks with d
     assert lo < -0.5 and hi > 0.5  # of either sign: not a distribution where a sign error cancels
 
 

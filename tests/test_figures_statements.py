@@ -255,3 +255,70 @@ def test_per_stage_discount_leaves_the_attempt_undiscounted():
     assert by_stage == pytest.approx(L * kl_tok, rel=1e-12)
     assert by_token == pytest.approx(kl_tok * (1 - gamma ** L) / (1 - gamma), rel=1e-12)
     assert _values("thm-3.2-discounted", "immediate-stage")["residual"] == 0
+
+
+# ------------------------------------------------------------------ def-3.1/sft: the demonstration's wrong attempt
+@pytest.mark.parametrize("wrong", ["every token", "the policy's own"])
+def test_sft_wrong_attempt_map_by_hand(wrong):
+    """def-3.1/sft's map over the demonstration's wrong attempt: SFT's gradient on one reflection demonstration by
+    hand (d/dtheta_s = (2L - n_w)(1 - q) - n_w q, d/dtheta_dC = 1 - p_dC, d/dtheta_dW = 1 - p_dW, with n_w = L or
+    the policy's expected count L (1 - q) / (1 - q^L)) over the surrogate's ratio from the closed form built at each
+    L, against the ledger's relative values at L = 10^3 and 10^4, per scaling; and the growth the ledger derives."""
+    from dsproof import scaling
+
+    sig = lambda x: 1 / (1 + mpmath.exp(-mpmath.mpf(x)))  # noqa: E731
+    mpmath.mp.dps = 40
+    P, pC, pW = (sig(x) for x in scaling.POLICY_LOGITS)
+    printed = _values("def-3.1", "sft-wrong-" + wrong.replace("'", "").replace(" ", "-"))
+    for s in ("fixed-logits", "fixed-p_s", "fixed-p_s-ref"):
+        for L in (1000, 10_000):
+            q = P if s == "fixed-logits" else P ** (mpmath.mpf(1) / L)
+            n_w = L if wrong == "every token" else L * (1 - q) / (1 - q ** L)
+            sft = abs((2 * L - n_w) * (1 - q) - n_w * q) / mpmath.sqrt((1 - pC) ** 2 + (1 - pW) ** 2)
+            sur = _closed_form_ratio("surrogate", L, sig(scaling.REF_LOGITS[0]), q ** L)
+            assert printed[f"{s}: relative at L={L:,}"] == pytest.approx(float(sft / sur), rel=5e-3), (s, L)
+        grows = wrong == "every token" and s != "fixed-logits"
+        assert printed[f"{s}: relative growth"] == ("grows" if grows else "constant"), s
+
+
+# ------------------------------------------------------------------ abstract-length-weighting: counts per L
+def test_length_weighting_counts_per_length_add_up_and_come_from_the_runs():
+    """The 'as run' counts per attempt length L: recounted from the training runs (dsproof.claims.training's map,
+    the kept fractions computed here from the final logits) and summing to the protocol's totals."""
+    from dsproof.claims.training import LW_LENGTHS, length_weighting_map
+
+    runs = length_weighting_map("as run")
+    per_L = {L: [0, 0, 0] for L in LW_LENGTHS}
+    for (L, _), r in runs.items():
+        moved_rl, moved_kl = r["rl"] - r["z0"], r["kl"] - r["z0"]
+        kept = moved_kl / moved_rl  # each logit's movement under the KL over the surrogate's, from the same start
+        per_L[L][0] += int(((kept[:, 0] - np.minimum(kept[:, 1], kept[:, 2])) < 0).sum())
+        per_L[L][1] += int((kept[:, 2] < 1).sum())
+        per_L[L][2] += len(kept)
+    printed = _values("abstract-length-weighting", "by-length")
+    total = _values("abstract-length-weighting", "protocol-as run")
+    for L, (restrained, short, n) in per_L.items():
+        assert printed[f"L={L}: theta_s restrained most"] == (restrained, n), L
+        assert printed[f"L={L}: theta_dW left short"] == (short, n), L
+    assert sum(v[0] for v in per_L.values()) == total["theta_s restrained most"][0]
+    assert sum(v[1] for v in per_L.values()) == total["theta_dW left short"][0]
+
+
+# ------------------------------------------------------------------ appC-toy: the control and joint counts
+def test_appendix_c_control_and_joint_counts_recounted_from_the_sweep():
+    """appC-toy's map record: settings where the control (KL ratio over the surrogate's) reaches 5 at its peak, and
+    where Figure 1's three statements hold at once, recounted from numerics.figure1.sweep's rows with the
+    statements' thresholds written out here; the joint count is at most each statement's own."""
+    from numerics.figure1 import READINGS, sweep
+
+    grid = sweep(lengths=1)
+    printed = _values("appC-toy", "map")
+    for r in READINGS:
+        control = sum(row[("relative", r)][1] >= 5 for row in grid)
+        symmetric = [0.5 <= row[("reward", r)][0] and row[("reward", r)][1] <= 2 for row in grid]
+        magnitude = [row[("kl", r)][1] >= 5 for row in grid]
+        above = [row[("kl", r)][0] > 2 for row in grid]
+        joint = sum(a and b and c for a, b, c in zip(symmetric, magnitude, above))
+        assert printed[f"{r}: control >= 5 at its peak"] == (control, len(grid)), r
+        assert printed[f"{r}: all three statements at once"] == (joint, len(grid)), r
+        assert joint <= min(sum(symmetric), sum(magnitude), sum(above))

@@ -122,9 +122,7 @@ def sec4_statements(readings, model: str | None = None) -> list[Statement]:
     says in ``model`` what they are."""
     decision, resampling = [], []
     for sm, rid, inside in readings:
-        values = summary_values(sm)
-        if inside and not sm.pooled:  # no comparable gain anywhere: the votes (0 - 0) say nothing either way
-            values["seeds voting decision - sampling"] = dec(float("nan"), 0)
+        values = summary_values(sm)  # with no pooled cell every figure is '-': no comparable gain is no evidence
         what = f"{sm.label} ({sm.preset})"
         # an outside reading (a proxy) is labelled by a setting of its own; an inside one is the stated setting
         choice, note = ({}, what) if inside else ({"proxy": what}, PROXY_NOTE)
