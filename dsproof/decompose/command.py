@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
     """Register ``dsproof decompose`` on the subparsers ``sub`` of dsproof.cli."""
     import argparse
 
-    from ..cli import _positive_int, _rollout_options, _seed
+    from ..cli import nonnegative_int, positive_int, rollout_options
 
     text = ("§4's analysis on anyone's multi-attempt generations (JSONL, one response a line: prompt_id, bucket, "
             "response, answer): per bucket accuracy, p_s, p_dC, p_dW (visit-weighted), the §4.2 prediction, mean "
@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
     p.add_argument("--compare", default=None, metavar="RL.jsonl", help="the RL model's generations on the same prompts")
     p.add_argument("--sft", default=None, metavar="SFT.jsonl",
                    help="with --compare: SFT without reflection, for condition (2) of the pooling rule")
-    p.add_argument("--budget", type=_positive_int, default=None,
+    p.add_argument("--budget", type=positive_int, default=None,
                    help="the attempt budget T: a response reaching T attempts is capped (its last attempt has no "
                         "decision); more is excluded (None: T = the most attempts of any response, nothing capped but "
                         "truncated responses)")
@@ -55,14 +55,15 @@ def add_parser(sub) -> None:
     p.add_argument("--answer-regex", default=None,
                    help="an attempt's answer is the last match (its first group, if any); None: the last number, "
                         "numerics.generations.DEFAULT_ANSWER_REGEX")
-    _rollout_options(p)
+    rollout_options(p)
     p.add_argument("--stop-tags", nargs="+", default=None,
                    help="decision spans meaning STOP (None: '<stop>' '[STOP]'); every other span is a RESAMPLE")
-    p.add_argument("--bootstrap", type=_positive_int, default=1000, help="bootstrap resamples")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the first run's bootstrap (run i: seed + i)")
+    p.add_argument("--bootstrap", type=positive_int, default=1000, help="bootstrap resamples")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="seed of the first run's bootstrap (run i: seed + i)")
     p.add_argument("--strict", action="store_true",
                    help="a response that cannot be read as attempts and decisions is an error, not an exclusion")
-    p.add_argument("--show", type=_seed, default=0, metavar="N",
+    p.add_argument("--show", type=nonnegative_int, default=0, metavar="N",
                    help="print the first N responses of each file as read (attempts, answers, decisions)")
     p.add_argument("--json", action="store_true", help="print the JSON instead of the tables")
     p.add_argument("--out", default=None, help="also write OUT/decompose.{txt,json,html}, calibration.png, "
