@@ -11,7 +11,7 @@ from .inputs import DecomposeError, run_specs
 from .pipeline import decompose
 from .render import to_json, to_text, write_outputs
 
-# ---------------------------------------------------------------------------------------------------------- CLI
+
 def _field(text: str) -> tuple[str, str]:
     import argparse
 

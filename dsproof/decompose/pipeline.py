@@ -13,7 +13,6 @@ PLACES = 3  # decimals of every probability and gain printed
 JSON_PLACES = 6  # decimals of every float in the JSON
 
 
-# ------------------------------------------------------------------------------------------------ the whole job
 @dataclass
 class Decomposition:
     """Everything the command computed: settings, the runs, the reading (None without a pair), notes."""

@@ -8,7 +8,6 @@ import math
 from .inputs import ROLE_LABELS
 from .pipeline import Decomposition
 
-# ------------------------------------------------------------------------------------------------------ figures
 COLOURS = {"sft": "C0", "sft-reflect": "C2", "rl": "C3", "model": "C1"}
 PART_COLOURS = (("p_s", "#9ecae1"), ("p_retry", "#3182bd"), ("p_dC", "#fdae6b"), ("p_dW", "#e6550d"))
 

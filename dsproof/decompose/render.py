@@ -21,7 +21,6 @@ TABLE_METRICS = (("accuracy", "accuracy"), ("p_s", "p_s"), ("p_dC", "p_dC"), ("p
 NOT_PAIRED = "prompt not in every file of the run"
 
 
-# ------------------------------------------------------------------------------------------------------ outputs
 def _num(x, places=PLACES, sign=False) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
