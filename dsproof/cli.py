@@ -16,7 +16,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a positive integer (dsproof decompose's options use it too)."""
     try:
         value = int(text)
     except ValueError:
@@ -26,7 +27,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _seed(text: str) -> int:
+def nonnegative_int(text: str) -> int:
+    """argparse type: a non-negative integer (seeds, counts)."""
     try:
         value = int(text)
     except ValueError:
@@ -467,7 +469,8 @@ def cmd_readme(args) -> int:
     return 0
 
 
-def _rollout_options(p) -> None:
+def rollout_options(p) -> None:
+    """The options naming decision spans (--markers, --regex, --tags), shared by the rollout commands and decompose."""
     p.add_argument("--markers", nargs="*", default=None,
                    help="literal decision markers, case-insensitive (None: the paper's lexical markers, "
                         "numerics.rollouts.DEFAULT_MARKERS; give none to use only --regex / --tags)")
@@ -518,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="results folder (None: reports/reproduce, or for smoke reports/_build/reproduce, which git "
                          "ignores and neither the ledger nor the report reads)")
     rr.add_argument("--device", default=None, type=_device, help="override the preset's device (cpu, cuda)")
-    rr.add_argument("--seed", type=_seed, default=None,
+    rr.add_argument("--seed", type=nonnegative_int, default=None,
                     help="another seed (results go to OUT/<preset>-seed<N>; the ledger pools every saved seed of a "
                          "preset)")
     rr.add_argument("--wrong-source", default=None,
@@ -557,30 +560,31 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--baseline", action="store_true",
                     help="with --checkpoint: also probe a random init of the same config and print its ratio beside "
                          "the checkpoint's, to read the ratio against chance (doubles the cost)")
-    pr.add_argument("--baseline-seed", type=_seed, default=0, help="seed of the --baseline random init")
+    pr.add_argument("--baseline-seed", type=nonnegative_int, default=0, help="seed of the --baseline random init")
     pr.add_argument("--device", default="cpu", type=_device, help="torch device (cpu, cuda, cuda:N)")
     pr.add_argument("--dtype", default="fp64", choices=DTYPES, help="model dtype")
-    pr.add_argument("--batch", type=_positive_int, default=4, help="trajectories in the batch")
-    pr.add_argument("--attempt", type=_positive_int, default=16, help="tokens per attempt")
+    pr.add_argument("--batch", type=positive_int, default=4, help="trajectories in the batch")
+    pr.add_argument("--attempt", type=positive_int, default=16, help="tokens per attempt")
     pr.add_argument("--json", action="store_true",
                     help="print JSON: per objective the stage norms, total, ratio, inner product, cosine, per-group "
                          "norms and tokens per stage")
     pr.add_argument("--rollouts", default=None, type=_existing_path,
                     help="with --checkpoint: probe these rollouts (JSONL: prompt, response, reward or advantage; "
                          "optional group, old_logp, ref_logp) instead of a generated batch")
-    _rollout_options(pr)
+    rollout_options(pr)
     pr.add_argument("--objective", nargs="+", default=None, choices=list(ROLLOUT_OBJECTIVES),
                     help="with --rollouts: the objectives (None: all, the kl ones only when the file has ref_logp)")
-    pr.add_argument("--micro-batch", type=_positive_int, default=8,
+    pr.add_argument("--micro-batch", type=positive_int, default=8,
                     help="with --rollouts: rollouts per forward/backward; the stage gradients are accumulated")
     pr.add_argument("--compare", default=None, type=_existing_path,
                     help="with --rollouts: a second checkpoint (e.g. the RL model of an SFT --checkpoint) probed on the "
                          "same rollouts; prints the ratio difference with a paired bootstrap CI over rollouts")
-    pr.add_argument("--bootstrap", type=_positive_int, default=1000, help="with --compare: bootstrap resamples")
-    pr.add_argument("--bootstrap-rollouts", type=_positive_int, default=256,
+    pr.add_argument("--bootstrap", type=positive_int, default=1000, help="with --compare: bootstrap resamples")
+    pr.add_argument("--bootstrap-rollouts", type=positive_int, default=256,
                     help="with --compare: the CI uses at most N rollouts, whole GRPO groups drawn at random (it "
                          "keeps one gradient per rollout: memory N x parameters)")
-    pr.add_argument("--seed", type=_seed, default=0, help="with --compare: seed of the bootstrap and its subsample")
+    pr.add_argument("--seed", type=nonnegative_int, default=0,
+                    help="with --compare: seed of the bootstrap and its subsample")
     pr.add_argument("--quiet", **quiet)
     pr.set_defaults(fn=cmd_probe)
     sg = command("segment", "Print the stage segmentation of rollouts (decision spans in [[ ]]) as `probe "
@@ -588,8 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--checkpoint", required=True, type=_existing_path,
                     help="local checkpoint folder (its tokenizer is used)")
     sg.add_argument("--rollouts", required=True, type=_existing_path, help="the JSONL rollouts file")
-    _rollout_options(sg)
-    sg.add_argument("--limit", type=_positive_int, default=5, help="rollouts to print")
+    rollout_options(sg)
+    sg.add_argument("--limit", type=positive_int, default=5, help="rollouts to print")
     sg.set_defaults(fn=cmd_segment)
     from . import decompose
 
