@@ -36,13 +36,13 @@ from .gain_decomposition import PLAYERS, RETRY_PLAYERS, SAMPLING_PLAYERS, gain_d
 from .generation import build, decode_steps, generate, sample_prompts, to_device
 from .grpo import KL_TYPES, grpo_advantages, rl_objectives, train_rl
 from .metrics import METRIC_KEYS, STAT_COLUMNS, episode_stats, metric_array, metrics, retry_accuracy
-from .pipeline import RunResult, results_table, run
+from .pipeline import RunResult, fingerprint, results_table, run
 from .presets import PRESETS, WRONG_SOURCES, Preset
 from .sft import train_supervised
 
 __all__ = ["KL_TYPES", "METRIC_KEYS", "PLAYERS", "PRESETS", "RETRY_PLAYERS", "SAMPLING_PLAYERS", "STAT_COLUMNS",
            "WRONG_POOL_PER_N", "WRONG_SOURCES", "Preset", "RunResult", "answers_batch", "attribution_record",
            "bootstrap_ci", "build", "decode_steps", "demo_batch", "diff_level", "episode_stats", "evaluate",
-           "gain_decomposition", "generate", "grpo_advantages", "lm_batch", "metric_array", "metrics",
+           "fingerprint", "gain_decomposition", "generate", "grpo_advantages", "lm_batch", "metric_array", "metrics",
            "paired_difference", "results_table", "retry_accuracy", "rl_objectives", "run", "sample_prompts",
            "to_device", "train_rl", "train_supervised", "wrong_attempts"]

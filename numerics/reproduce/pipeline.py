@@ -3,6 +3,7 @@ the SFT-reflect -> RL differences with paired bootstrap CIs and the gain split; 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -18,6 +19,7 @@ from .gain_decomposition import RETRY_PLAYERS, gain_decomposition
 from .generation import build
 from .grpo import train_rl
 from .presets import Preset
+from .provenance import FINGERPRINT_STEPS, environment, fingerprint_record, weights_digest
 from .sft import train_supervised
 
 
@@ -32,6 +34,9 @@ class RunResult:
     rl_log: list = field(default_factory=list)
     losses: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+    # what computed the run (provenance.environment) and its first base steps (provenance.fingerprint_record)
+    environment: dict = field(default_factory=dict)
+    fingerprint: dict = field(default_factory=dict)
     # model -> generations lines (numerics.generations) when run with export_generations; never in results.json
     generations: dict = field(default_factory=dict, repr=False)
 
@@ -39,31 +44,60 @@ class RunResult:
 def run(preset: Preset, progress=None, export_generations: bool = False) -> tuple[RunResult, dict]:
     """Train base -> sft / sft-reflect -> rl and evaluate all four.  Returns the results and the models
     (dsproof.reproduction saves them).  On the CPU torch runs single-threaded: the thread count can change the order
-    of floating-point sums, and the committed CPU runs were made with one thread, so re-runs reproduce them.  With
-    ``export_generations`` the evaluation episodes are kept as generations lines in ``RunResult.generations``
-    (model -> lines; the results are the same)."""
+    of floating-point sums.  The results also depend on the CPU kernels torch and MKL pick for the processor (see
+    numerics.reproduce.provenance): the run records them (``environment``) and a fingerprint of its first base
+    steps (``fingerprint``), which :func:`fingerprint` re-runs alone.  With ``export_generations`` the evaluation
+    episodes are kept as generations lines in ``RunResult.generations`` (model -> lines; the results are the same)."""
+    with _settings(preset):
+        return _run(preset, progress, export_generations)
+
+
+@contextlib.contextmanager
+def _settings(preset: Preset):
+    """The run's matmul precision and, on the CPU, one thread; restored afterwards."""
     before, threads = torch.get_float32_matmul_precision(), torch.get_num_threads()
     torch.set_float32_matmul_precision(preset.matmul_precision)
     if preset.device == "cpu":
         torch.set_num_threads(1)
     try:
-        return _run(preset, progress, export_generations)
+        yield
     finally:
         torch.set_float32_matmul_precision(before)
         torch.set_num_threads(threads)
 
 
-def _run(preset: Preset, progress, export_generations: bool = False) -> tuple[RunResult, dict]:
+def _base_phase(preset: Preset, progress=None, stop_after: int | None = None):
+    """The seeded start of a run and its base training (or its first ``stop_after`` steps): (rng, generator, base
+    model, losses, fingerprint).  One code path for the run and for :func:`fingerprint`."""
     torch.manual_seed(preset.seed)
     rng = np.random.default_rng(preset.seed)
     gen = torch.Generator(device=preset.device).manual_seed(preset.seed)
-    res = RunResult(preset=asdict(preset))
+    base = build(preset)
+    steps = min(FINGERPRINT_STEPS, preset.base_steps)
+    digest = {}
+
+    def on_step(step, model):
+        if step + 1 == steps:
+            digest["base"] = weights_digest(model)
+
+    losses, _ = train_supervised(base, preset, preset.base_steps, lambda: answers_batch(preset, rng, preset.batch),
+                                 "base", progress=progress, on_step=on_step, stop_after=stop_after)
+    return rng, gen, base, losses, fingerprint_record(losses, digest.get("base", ""), steps)
+
+
+def fingerprint(preset: Preset) -> dict:
+    """The fingerprint of a run of ``preset`` (provenance.fingerprint_record), computed by running only its first
+    FINGERPRINT_STEPS base steps, exactly as the run does: equal to the run's recorded ``fingerprint`` bit for bit
+    where the code and the kernels are the same (seconds instead of minutes)."""
+    with _settings(preset):
+        return _base_phase(preset, stop_after=FINGERPRINT_STEPS)[-1]
+
+
+def _run(preset: Preset, progress, export_generations: bool = False) -> tuple[RunResult, dict]:
+    res = RunResult(preset=asdict(preset), environment=environment(preset.device))
     t0 = time.perf_counter()
 
-    base = build(preset)
-    res.losses["base"], _ = train_supervised(base, preset, preset.base_steps,
-                                             lambda: answers_batch(preset, rng, preset.batch), "base",
-                                             progress=progress)
+    rng, gen, base, res.losses["base"], res.fingerprint = _base_phase(preset, progress)
     res.seconds["base"] = time.perf_counter() - t0
     pool = wrong_attempts(base, preset, rng, gen)  # drawn for every wrong_source, so the random streams stay aligned
     attr_batch = lm_batch(demo_batch(preset, np.random.default_rng(preset.seed + 7), 32, 1.0, pool))

@@ -80,7 +80,8 @@ def results_dict(res: RunResult, table: list[dict], figures: list[str]) -> dict:
                 gains_retry={str(n): g for n, g in res.gains_retry.items()},
                 diffs={str(n): d for n, d in res.diffs.items()},
                 attribution=res.attribution, rl_log=res.rl_log,
-                final_losses={k: v[-1] for k, v in res.losses.items() if v}, seconds=res.seconds, figures=figures)
+                final_losses={k: v[-1] for k, v in res.losses.items() if v}, seconds=res.seconds, figures=figures,
+                environment=res.environment, fingerprint=res.fingerprint)
 
 
 def save(res: RunResult, models: dict, out: Path, table: list[dict], figures: list[str]) -> Path:
@@ -101,7 +102,8 @@ def load_run(path: Path) -> RunResult:
                      gains={int(n): g for n, g in d["gains"].items()},
                      gains_retry={int(n): g for n, g in d.get("gains_retry", {}).items()},
                      diffs={int(n): v for n, v in d.get("diffs", {}).items()}, attribution=d["attribution"],
-                     rl_log=d["rl_log"], seconds=d["seconds"])
+                     rl_log=d["rl_log"], seconds=d["seconds"], environment=d.get("environment", {}),
+                     fingerprint=d.get("fingerprint", {}))
 
 
 def latest_results(out: Path | None = None) -> tuple[str, dict] | None:
