@@ -59,7 +59,7 @@ import numpy as np
 
 from . import multiply
 from .reproduce.metrics import STAT_COLUMNS, episode_stats
-from .rollouts import DEFAULT_MARKERS, Segmenter
+from .rollouts import DEFAULT_MARKERS, Segmenter, merge_spans
 
 #: the fields of a line (the default key of each is its name)
 FIELDS = ("prompt_id", "bucket", "response", "answer", "attempts_correct", "fresh_correct", "truncated",
@@ -165,14 +165,7 @@ class Spans:
             self._find(text, t, found)
         for rx in self.regexes:
             found += [(m.start(), m.end()) for m in rx.finditer(text) if m.end() > m.start()]
-        found.sort()
-        merged: list[list[int]] = []
-        for a, b in found:
-            if merged and a <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], b)
-            else:
-                merged.append([a, b])
-        return [(a, b) for a, b in merged]
+        return merge_spans(found)
 
 
 # ------------------------------------------------------------------------------------------ one response's parts

@@ -123,6 +123,17 @@ def read_rollouts(path) -> list[Rollout]:
     return rows
 
 
+def merge_spans(spans) -> list[tuple[int, int]]:
+    """Character spans [start, end) sorted, with overlapping or touching ones merged into one."""
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
 @dataclass
 class Segmenter:
     """Finds decision spans (character ranges) in a response: literal markers (case-insensitive), regular
@@ -147,14 +158,8 @@ class Segmenter:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Sorted, merged, non-empty character spans [start, end) of every match."""
-        found = sorted((m.start(), m.end()) for p in self._patterns for m in p.finditer(text) if m.end() > m.start())
-        merged: list[list[int]] = []
-        for a, b in found:
-            if merged and a <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], b)
-            else:
-                merged.append([a, b])
-        return [(a, b) for a, b in merged]
+        return merge_spans((m.start(), m.end()) for p in self._patterns for m in p.finditer(text)
+                           if m.end() > m.start())
 
 
 @dataclass
