@@ -550,6 +550,21 @@ def test_the_worked_example_equals_the_runs_it_was_exported_from(example):
                                                                 for c in dec.reading.summary.cells]
 
 
+def test_the_worked_example_is_the_ledgers_runs(example):
+    """The runs the worked example was exported from are the committed cpu runs the ledger's sec4-empirical reads
+    (reports/reproduce/cpu[-seedN]/results.json): the same models' metrics, differences and gain splits, so the
+    command's output on them is the ledger's §4 figures for those runs."""
+    specs, dec = example
+    for spec, run in zip(specs, dec.runs):
+        committed = ROOT / "reports" / "reproduce" / ("cpu" if run.seed == 0 else f"cpu-seed{run.seed}")
+        data = json.loads((committed / "results.json").read_text())
+        got = json.loads(json.dumps(run.data))
+        assert data["preset"] == json.loads((ROOT / spec.label / "results.json").read_text())["preset"]
+        assert _same(got["models"], {m: data["models"][m] for m in ("sft", "sft-reflect", "rl")}), committed.name
+        for k in ("diffs", "gains", "gains_retry"):
+            assert _same(got[k], data[k]), (committed.name, k)
+
+
 def test_the_worked_example_output_is_regenerated_byte_for_byte(example, tmp_path):
     """The committed decompose.{txt,json,html} and figures are what the command writes again."""
     _, dec = example

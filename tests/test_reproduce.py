@@ -573,6 +573,21 @@ def test_pooling_rule_per_seed_verdicts_and_leave_one_seed_out(tmp_path, monkeyp
     assert rows[1] == ["1", "1 of 2 (n=1)", "+0.040", "-17%", "sampling"]
 
 
+def test_one_seed_with_a_pooled_cell_is_not_robust(tmp_path, monkeypatch):
+    """A decision gain that only one seed's cell carries: the pooled and the other leave-one-seed-out shares are
+    above 50%, but leaving that seed out leaves no pooled cell, so the reading is not robust and the threshold is not
+    met (leave-outs with no pooled cell: 1)."""
+    runs = {s: {1: (OK_PS, OK_PS, NOT_SIG, (0.0, 0.0)), 2: (OK_PS, OK_PS, SIG if s == 3 else NOT_SIG, (0.01, 0.05))}
+            for s in range(4)}
+    _write_runs(tmp_path, "cpu-cot", runs)
+    monkeypatch.setattr(pooling, "OUT", tmp_path)
+    e = _entry(empirical.check_empirical())
+    o = next(o for o in e.statement("sec4-empirical/decision-part").outcomes if "cpu-cot" in o.label())
+    assert o.values["cells pooled"].value == "1 of 8" and o.values["pooled decision share"].value > 0.5
+    assert o.values["smallest leave-one-seed-out share"].value > 0.5
+    assert (o.values["leave-outs with no pooled cell"].value, o.met) == (1, False)
+
+
 def test_robust_decision_gain_in_the_cot_proxy_meets_the_threshold_outside_the_setting(tmp_path, monkeypatch):
     """A robust decision gain in the chain-of-thought proxy meets the threshold, as an outcome outside the paper's
     stated setting: the verdict stays open. The damaged-cell rule and stale runs are honoured."""
