@@ -24,7 +24,7 @@ def timed(cmd: list[str]) -> tuple[float, str]:
     run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if run.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({run.returncode}):\n{run.stderr[-2000:]}")
+        sys.exit(f"{' '.join(cmd)} failed ({run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
     return seconds, (run.stdout.strip().splitlines() or [""])[-1]
 
 

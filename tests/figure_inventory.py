@@ -205,6 +205,14 @@ RESULTS: dict[str, tuple[str, str]] = {
     "rl_log[].kl": (FREP + "test_rl_log_reward_pg_kl_recomputed_at_each_logged_step", AUTOGRAD),
     "status": _SMOKE, "description": _SMOKE, "preset.*": _SMOKE, "preset.*[]": _SMOKE, "figures[]": _SMOKE,
     "seconds.*": _SMOKE,
+    # how a run was made: the environment is a record; the fingerprint is recomputed by a standalone re-run of the
+    # first base steps (tests/test_run_fingerprint.py)
+    **{f"environment.{k}": ("tests/test_run_fingerprint.py::test_the_run_records_the_fingerprint_its_first_steps_give",
+                            RECORD)
+       for k in ("code commit", "uncommitted code changes", "python", "torch", "transformers", "numpy",
+                 "cpu capability", "cpu vendor", "mkl", "threads")},
+    **{f"fingerprint.{k}": ("tests/test_run_fingerprint.py::test_the_run_records_the_fingerprint_its_first_steps_give",
+                            IDENTITY) for k in ("base losses[]", "base steps", "base weights")},
 }
 
 _PROBE = (FPRB + "test_probe_figures_equal_a_separate_forward", AUTOGRAD)

@@ -65,14 +65,15 @@ def summary_values(sm: pooling.Summary) -> dict:
     """The deciding figures of one proxy's pooled reading; with no pooled cell there is no gain to attribute, and
     every figure is '-' (the threshold is then undetermined, not failed).  The smallest leave-one-seed-out share is
     over the leave-outs that keep a pooled cell; how many do not is its own figure (a gain one seed carries alone is
-    not robust)."""
+    not robust; with a single seed there is no leave-out, and the figure is '-')."""
     parts = sm.parts() if sm.pooled else {}
     rng = sm.loso_range()
     votes = sm.votes()
     nan = float("nan")
     return {"cells pooled": exact(f"{len(sm.pooled)} of {len(sm.cells)}"), "seeds": exact(len(sm.seeds)),
             "pooled decision share": pct(sm.share), "smallest leave-one-seed-out share": pct(rng[0] if rng else nan),
-            "leave-outs with no pooled cell": exact(sum(math.isnan(v) for v in sm.loso.values()) if sm.pooled else "-"),
+            "leave-outs with no pooled cell": exact(sum(math.isnan(v) for v in sm.loso.values())
+                                                    if sm.pooled and len(sm.seeds) > 1 else "-"),
             "seeds voting decision - sampling": exact(votes["decision"] - votes["sampling"] if sm.pooled else "-"),
             "p_dC part": signed(parts.get("p_dC", nan)), "p_dW part": signed(parts.get("p_dW", nan)),
             "p_dW part - p_dC part": signed(parts.get("p_dW", nan) - parts.get("p_dC", nan))}
