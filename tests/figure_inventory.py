@@ -210,7 +210,7 @@ RESULTS: dict[str, tuple[str, str]] = {
     **{f"environment.{k}": ("tests/test_run_fingerprint.py::test_the_run_records_the_fingerprint_its_first_steps_give",
                             RECORD)
        for k in ("code commit", "uncommitted code changes", "python", "torch", "transformers", "numpy",
-                 "cpu capability", "cpu vendor", "mkl", "threads")},
+                 "cpu capability", "cpu vendor", "cpu model", "mkl", "threads")},
     **{f"fingerprint.{k}": ("tests/test_run_fingerprint.py::test_the_run_records_the_fingerprint_its_first_steps_give",
                             IDENTITY) for k in ("base losses[]", "base steps", "base weights")},
 }

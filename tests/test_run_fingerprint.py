@@ -37,7 +37,7 @@ def _committed(folder: str) -> dict:
 
 def _where(d: dict) -> str:
     here = provenance.environment(d["preset"]["device"])
-    keys = ("torch", "transformers", "numpy", "cpu capability", "cpu vendor", "code commit")
+    keys = ("torch", "transformers", "numpy", "cpu capability", "cpu vendor", "cpu model", "code commit")
     return ("recorded with " + ", ".join(f"{k} {d.get('environment', {}).get(k, '?')}" for k in keys)
             + "; here " + ", ".join(f"{k} {here[k]}" for k in keys))
 
@@ -51,10 +51,10 @@ def test_committed_run_reproduces_its_fingerprint(folder):
     d = _committed(folder)
     assert d.get("fingerprint"), f"{folder}/results.json records no fingerprint (made before runs recorded one)"
     here = provenance.environment(d["preset"]["device"])
-    kernels = ("torch", "cpu capability", "cpu vendor")
+    kernels = ("torch", "cpu capability", "cpu vendor", "cpu model")
     other = [k for k in kernels if d["environment"].get(k) != here[k]]
     if other:
-        pytest.skip(f"{folder} was recorded on other kernels ({_where(d)}): bit-for-bit equality is not expected "
+        pytest.skip(f"{folder} was recorded on other kernels or another processor ({_where(d)}): bit-for-bit equality is not expected "
                     "across CPU kernel paths, so this machine cannot decide whether the code still reproduces it")
     got = reproduce.fingerprint(_preset(d["preset"]))
     why = provenance.fingerprint_mismatch(d["fingerprint"], got)

@@ -47,6 +47,17 @@ def cpu_vendor() -> str:
     return platform.processor() or ""
 
 
+def cpu_model() -> str:
+    """The processor's family and model numbers ('family 25 model 17'; '' if unknown): one capability and vendor
+    covers several microarchitectures, whose kernels may round differently."""
+    try:
+        info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines()[:30] if ":" in line)
+        info = {k.strip(): v.strip() for k, v in info.items()}
+        return f"family {info['cpu family']} model {info['model']}" if "cpu family" in info and "model" in info else ""
+    except OSError:
+        return ""
+
+
 def code_commit() -> tuple[str, str]:
     """(the last commit that changed the code, 'yes'/'no' for uncommitted code changes), as dsproof.report reads
     them (generated files excluded); ('unknown', 'unknown') outside a git checkout."""
@@ -65,7 +76,7 @@ def code_commit() -> tuple[str, str]:
 
 def environment(device: str) -> dict:
     """What computed a run: code commit, versions, and the kernels (torch's CPU capability, the BLAS vendor path,
-    threads; the GPU's name on CUDA).  Called inside pipeline.run, so ``threads`` is the count the run used."""
+    the processor's family and model, threads; the GPU's name on CUDA).  Called inside pipeline.run, so ``threads`` is the count the run used."""
     import transformers
 
     commit, dirty = code_commit()
@@ -73,6 +84,7 @@ def environment(device: str) -> dict:
            "python": ".".join(platform.python_version_tuple()[:2]), "torch": torch.__version__,
            "transformers": transformers.__version__, "numpy": np.__version__,
            "cpu capability": torch.backends.cpu.get_cpu_capability(), "cpu vendor": cpu_vendor(),
+           "cpu model": cpu_model(),
            "mkl": torch.backends.mkl.is_available(), "threads": torch.get_num_threads()}
     if str(device).startswith("cuda") and torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name(0)
