@@ -80,7 +80,7 @@ def statement_view(st: Statement) -> dict:
     outcomes = []
     for o in st.outcomes:
         outcomes.append(dict(label=o.label() + ("" if o.settings == 1 else f" ({o.settings:,} settings)"),
-                             values=render.values_text(o.values), met=render.met_text(o.met), inside=o.inside,
+                             shown=render.values_text(o.values), met=render.met_text(o.met), inside=o.inside,
                              scope=o.scope, note=o.note))
     return dict(id=st.id, short=st.id.split("/", 1)[1], verdict=st.verdict, words=st.words, location=st.location,
                 source=SOURCE_TEXT[st.source], setting=st.setting, choices=", ".join(st.open_choices) or "none",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dsproof import glossary, ledger, pages, report
+from dsproof import glossary, ledger, pages, render, report
 from dsproof.cli import main
 
 from . import browser
@@ -50,6 +50,10 @@ def test_report_contents(built_report):
             assert f'id="{st.id}"' in page, st.id
             if st.correction:
                 assert str(pages.math_html(st.correction)) in page, f"{st.id}: correction not in its card"
+            for o in st.outcomes:  # each outcome's figures, as render writes them
+                assert str(pages.math_html(render.values_text(o.values))) in page, f"{st.id}: {o.label()} values"
+    # no Python object's repr leaks into the page (a template reading a dict's key that is also a method name)
+    assert "<built-in method" not in page and not re.search(r" object at 0x[0-9a-f]+", page)
     assert "Corrected:" not in page[:page.index('<h2 id="claims">')], "corrections belong in the cards"
     assert 'id="glossary"' in page and 'id="rule"' in page
     assert "Environment" in page and torch.__version__ in page
