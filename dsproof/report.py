@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 from pathlib import Path
 
 from . import ledger, pages
@@ -30,18 +29,11 @@ def environment() -> dict[str, str]:
     import torch
     import transformers
 
+    from numerics.reproduce.provenance import code_commit
+
     # the last commit that changed the code (generated files excluded): committing a regenerated report does not
     # change it, so the committed page is a fixed point of `dsproof report`
-    code = [".", ":(exclude)reports", ":(exclude)notebooks/*.ipynb", ":(exclude)README.md"]
-
-    def git(*args) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-
-    try:
-        commit = git("log", "-1", "--format=%h", "--", *code) or "unknown"
-        dirty = "yes" if git("status", "--porcelain", "--", *code) else "no"
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = "unknown", "unknown"
+    commit, dirty = code_commit()
     cuda = torch.cuda.is_available()
     return {"dsproof code commit": commit, "uncommitted code changes": dirty,
             "python": ".".join(platform.python_version_tuple()[:2]), "platform": f"{platform.system()} {platform.machine()}",

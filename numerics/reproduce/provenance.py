@@ -36,26 +36,25 @@ def weights_digest(model) -> str:
     return h.hexdigest()[:16]
 
 
+def cpuinfo() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo ({} where there is none)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().split("\n\n", 1)[0].splitlines()
+    except OSError:
+        return {}
+    return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in lines if ":" in line)}
+
+
 def cpu_vendor() -> str:
     """The processor's vendor id (GenuineIntel, AuthenticAMD, ...): MKL picks its code path by it; '' if unknown."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("vendor_id"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or ""
+    return cpuinfo().get("vendor_id") or platform.processor() or ""
 
 
 def cpu_model() -> str:
     """The processor's family and model numbers ('family 25 model 17'; '' if unknown): one capability and vendor
     covers several microarchitectures, whose kernels may round differently."""
-    try:
-        info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines()[:30] if ":" in line)
-        info = {k.strip(): v.strip() for k, v in info.items()}
-        return f"family {info['cpu family']} model {info['model']}" if "cpu family" in info and "model" in info else ""
-    except OSError:
-        return ""
+    info = cpuinfo()
+    return f"family {info['cpu family']} model {info['model']}" if "cpu family" in info and "model" in info else ""
 
 
 def code_commit() -> tuple[str, str]:
@@ -76,7 +75,8 @@ def code_commit() -> tuple[str, str]:
 
 def environment(device: str) -> dict:
     """What computed a run: code commit, versions, and the kernels (torch's CPU capability, the BLAS vendor path,
-    the processor's family and model, threads; the GPU's name on CUDA).  Called inside pipeline.run, so ``threads`` is the count the run used."""
+    the processor's family and model, threads; the GPU's name on CUDA).  Called inside pipeline.run, so ``threads``
+    is the count the run used."""
     import transformers
 
     commit, dirty = code_commit()
@@ -84,8 +84,7 @@ def environment(device: str) -> dict:
            "python": ".".join(platform.python_version_tuple()[:2]), "torch": torch.__version__,
            "transformers": transformers.__version__, "numpy": np.__version__,
            "cpu capability": torch.backends.cpu.get_cpu_capability(), "cpu vendor": cpu_vendor(),
-           "cpu model": cpu_model(),
-           "mkl": torch.backends.mkl.is_available(), "threads": torch.get_num_threads()}
+           "cpu model": cpu_model(), "mkl": torch.backends.mkl.is_available(), "threads": torch.get_num_threads()}
     if str(device).startswith("cuda") and torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name(0)
     return env
