@@ -20,29 +20,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from numerics.reproduce import PRESETS  # noqa: E402
-from numerics.reproduce.storage import OUT, RECIPE_FIELDS, RUN_FIELDS, resolve_preset, run_folder  # noqa: E402
-
-#: each recipe field's option of dsproof reproduce
-FLAGS = {"wrong_source": "--wrong-source", "reflect_frac": "--reflect-frac",
-         "wrong_attempt_loss": "--wrong-attempt-loss", "reflect_steps_factor": "--reflect-steps-factor"}
-
+from numerics.reproduce.storage import OUT, RECIPE_FIELDS, resolve_preset, run_folder, same_settings  # noqa: E402
 
 def commands(out: str | None, root: Path = OUT) -> list[tuple[str, list[str]]]:
     """(run folder, dsproof reproduce arguments) of every committed run; SystemExit where a run's settings are not
     the code's (a stale run: re-running it would make another experiment)."""
     jobs = []
     for path in sorted(root.glob("*/results.json")):
-        folder, d = path.parent.name, json.loads(path.read_text())["preset"]
+        folder, data = path.parent.name, json.loads(path.read_text())
+        d = data["preset"]
         name = d["name"]
         recipe = {k: d[k] for k in RECIPE_FIELDS if k in d and d[k] != getattr(PRESETS[name], k)}
-        p = resolve_preset(name, seed=d["seed"], **recipe)
-        stale = [k for k, v in d.items()
-                 if k not in RUN_FIELDS and (tuple(v) if isinstance(v, list) else v) != getattr(p, k)]
-        if run_folder(name, p) != folder or stale:
-            raise SystemExit(f"{folder}: not a run of the code's preset {name} (fields {stale or 'folder name'})")
+        _, stale = same_settings([(folder, data)], name, **recipe)
+        if run_folder(name, resolve_preset(name, seed=d["seed"], **recipe)) != folder or stale:
+            raise SystemExit(f"{folder}: not a run of the code's preset {name} (its settings or its folder name)")
         args = ["--preset", name, "--seed", str(d["seed"])]
-        for k, v in recipe.items():
-            args += [FLAGS[k], str(v)]
+        for k, v in recipe.items():  # dsproof reproduce's option of each recipe field: --wrong-source, ...
+            args += [f"--{k.replace('_', '-')}", str(v)]
         if out:
             args += ["--out", str(Path(out) / folder)]
         jobs.append((folder, args))

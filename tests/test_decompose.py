@@ -530,6 +530,14 @@ def example():
         os.chdir(here)
 
 
+def _assert_same_run(run, data: dict, label: str) -> None:
+    """decompose's reading of one run equals a results.json: the three models' metrics, differences and gain splits."""
+    got = json.loads(json.dumps(run.data))
+    assert _same(got["models"], {m: data["models"][m] for m in ("sft", "sft-reflect", "rl")}), label
+    for k in ("diffs", "gains", "gains_retry"):
+        assert _same(got[k], data[k]), (label, k)
+
+
 def test_the_worked_example_equals_the_runs_it_was_exported_from(example):
     """reports/decompose/cpu: the exported generations of the cpu proxy runs, read by decompose, give each run's
     results.json (metrics, CIs, differences, splits) and the pooled reading the ledger's code gives on those
@@ -539,10 +547,7 @@ def test_the_worked_example_equals_the_runs_it_was_exported_from(example):
     for spec, run in zip(specs, dec.runs):
         data = json.loads((ROOT / spec.label / "results.json").read_text())
         assert data["preset"]["seed"] == run.seed
-        got = json.loads(json.dumps(run.data))
-        assert _same(got["models"], {m: data["models"][m] for m in ("sft", "sft-reflect", "rl")}), spec.label
-        for k in ("diffs", "gains", "gains_retry"):
-            assert _same(got[k], data[k]), (spec.label, k)
+        _assert_same_run(run, data, spec.label)
         runs.append((spec.label, data))
     ledger = pooling.summarise("answer", "cpu", runs, [])
     assert _same(_figures(summary_values(ledger)), _figures(summary_values(dec.reading.summary)))
@@ -558,11 +563,8 @@ def test_the_worked_example_is_the_ledgers_runs(example):
     for spec, run in zip(specs, dec.runs):
         committed = ROOT / "reports" / "reproduce" / ("cpu" if run.seed == 0 else f"cpu-seed{run.seed}")
         data = json.loads((committed / "results.json").read_text())
-        got = json.loads(json.dumps(run.data))
         assert data["preset"] == json.loads((ROOT / spec.label / "results.json").read_text())["preset"]
-        assert _same(got["models"], {m: data["models"][m] for m in ("sft", "sft-reflect", "rl")}), committed.name
-        for k in ("diffs", "gains", "gains_retry"):
-            assert _same(got[k], data[k]), (committed.name, k)
+        _assert_same_run(run, data, committed.name)
 
 
 def test_the_worked_example_output_is_regenerated_byte_for_byte(example, tmp_path):

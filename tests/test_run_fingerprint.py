@@ -35,8 +35,7 @@ def _committed(folder: str) -> dict:
     return json.loads(path.read_text())
 
 
-def _where(d: dict) -> str:
-    here = provenance.environment(d["preset"]["device"])
+def _where(d: dict, here: dict) -> str:
     keys = ("torch", "transformers", "numpy", "cpu capability", "cpu vendor", "cpu model", "code commit")
     return ("recorded with " + ", ".join(f"{k} {d.get('environment', {}).get(k, '?')}" for k in keys)
             + "; here " + ", ".join(f"{k} {here[k]}" for k in keys))
@@ -54,11 +53,12 @@ def test_committed_run_reproduces_its_fingerprint(folder):
     kernels = ("torch", "cpu capability", "cpu vendor", "cpu model")
     other = [k for k in kernels if d["environment"].get(k) != here[k]]
     if other:
-        pytest.skip(f"{folder} was recorded on other kernels or another processor ({_where(d)}): bit-for-bit equality is not expected "
-                    "across CPU kernel paths, so this machine cannot decide whether the code still reproduces it")
+        pytest.skip(f"{folder} was recorded on other kernels or another processor ({_where(d, here)}): bit-for-bit "
+                    "equality is not expected across CPU kernel paths, so this machine cannot decide whether the code "
+                    "still reproduces it")
     got = reproduce.fingerprint(_preset(d["preset"]))
     why = provenance.fingerprint_mismatch(d["fingerprint"], got)
-    assert why is None, f"committed run {folder} does not reproduce: {why} ({_where(d)})"
+    assert why is None, f"committed run {folder} does not reproduce: {why} ({_where(d, here)})"
 
 
 def test_committed_runs_record_their_making_and_share_base_fingerprints():
